@@ -1,0 +1,73 @@
+// Command dtheap turns a board's memory description (YAML) into validated reserved-memory
+// devicetree, DMA-BUF heap kernel code and a boot-time check.
+//
+// Exit status: 0 clean, 1 findings at error level (or --check found a difference),
+// 2 usage, input or I/O error.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by every command.
+const (
+	exitOK       = 0
+	exitFindings = 1
+	exitUsage    = 2
+)
+
+// exitError carries an exit status through cobra's error return without printing twice.
+type exitError struct {
+	code int
+	err  error // nil: the command already reported what happened
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// findingsExit ends a command with status 1 after it printed its findings.
+func findingsExit() error { return &exitError{code: exitFindings} }
+
+var root = &cobra.Command{
+	Use:   "dtheap",
+	Short: "Board memory YAML to reserved-memory devicetree, DMA-BUF heaps and a boot check",
+	Long: `dtheap turns one YAML description of a board's memory into everything Linux needs to
+hand that memory out as DMA-BUF heaps: it validates the layout against the kernel's own rules,
+predicts where the kernel places every dynamic region, emits devicetree and kernel heap code,
+and checks at boot that the heaps appeared and work.
+
+Exit status: 0 clean, 1 findings at error level, 2 usage, input or I/O error.`,
+	SilenceUsage:  true,
+	SilenceErrors: true,
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "dtheap:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "dtheap:", err)
+	return exitUsage
+}
