@@ -1,0 +1,295 @@
+// Package provision holds the boot manifest: the contract between the planner, which knows what
+// the board was built for, and the boot-time checker, which verifies it on the running kernel.
+// The checks live in provision/check and the initramfs assembly in provision/initramfs.
+package provision
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+)
+
+// Generator is the value of Manifest.Generator for manifests this project writes.
+const Generator = "dtheap"
+
+// DefaultPath is where the initramfs puts the manifest and where the checker looks for it.
+const DefaultPath = "/etc/dtheap/manifest.json"
+
+// Pool kinds (the same words as the heap node's dtheap,heap-kinds).
+const (
+	KindCMA      = "cma"
+	KindCarveout = "carveout"
+	KindUnmapped = "unmapped"
+)
+
+// Heap providers: who registers the heap.
+const (
+	ProviderDtheap = "dtheap" // our module
+	ProviderKernel = "kernel" // the 6.1 CMA heap over the default CMA area
+)
+
+// Manifest is what the boot check expects of a board. Field names and JSON keys follow
+// DESIGN.md ("The boot manifest"); numbers are bytes.
+type Manifest struct {
+	Generator     string   `json:"generator"`
+	Board         string   `json:"board"`
+	Arch          string   `json:"arch"`
+	KernelVersion string   `json:"kernel_version"`
+	Modules       []string `json:"modules"`
+	HeapNode      string   `json:"heap_node"`
+	Pools         []Pool   `json:"pools"`
+	Heaps         []Heap   `json:"heaps"`
+	CMATotal      uint64   `json:"cma_total"`
+}
+
+// Pool is one /reserved-memory child the board defines.
+type Pool struct {
+	Name       string `json:"name"`
+	Node       string `json:"node"` // full node name under /reserved-memory, e.g. video@70000000
+	Kind       string `json:"kind"`
+	Base       uint64 `json:"base"` // fixed base, or the planner's prediction when !Fixed
+	Size       uint64 `json:"size"`
+	Fixed      bool   `json:"fixed"`
+	NoMap      bool   `json:"no_map"`
+	Reusable   bool   `json:"reusable"`
+	DefaultCMA bool   `json:"default_cma"`
+}
+
+// Heap is one /dev/dma_heap/<name> the board expects.
+type Heap struct {
+	Name     string `json:"name"`
+	Provider string `json:"provider"`
+	Kind     string `json:"kind"`
+	Pool     string `json:"pool"`
+	Base     uint64 `json:"base"`
+	Size     uint64 `json:"size"`
+	Fixed    bool   `json:"fixed"`
+	Mappable bool   `json:"mappable"`
+}
+
+// PoolByName returns the pool called name, or nil.
+func (m *Manifest) PoolByName(name string) *Pool {
+	for i := range m.Pools {
+		if m.Pools[i].Name == name {
+			return &m.Pools[i]
+		}
+	}
+	return nil
+}
+
+// Encode writes m as indented JSON with a trailing newline. The output depends only on m, so
+// the manifest inside an initramfs does not break its reproducibility.
+func (m *Manifest) Encode(w io.Writer) error {
+	b, err := m.MarshalIndent()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// MarshalIndent returns the bytes Encode writes.
+func (m *Manifest) MarshalIndent() ([]byte, error) {
+	c := *m
+	// nil and empty lists would print differently (null vs []); a reader should see one shape.
+	if c.Modules == nil {
+		c.Modules = []string{}
+	}
+	if c.Pools == nil {
+		c.Pools = []Pool{}
+	}
+	if c.Heaps == nil {
+		c.Heaps = []Heap{}
+	}
+	b, err := json.MarshalIndent(&c, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// Write validates m and writes it to the file name.
+func (m *Manifest) Write(name string) error {
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("write manifest %s: %w", name, err)
+	}
+	b, err := m.MarshalIndent()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	return nil
+}
+
+// Decode reads one manifest from r and validates it. Unknown keys are errors: a checker older
+// than its manifest would otherwise silently skip what it does not know about.
+func Decode(r io.Reader) (*Manifest, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decode manifest: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("decode manifest: trailing data after the JSON object")
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Read reads and validates the manifest file name.
+func Read(name string) (*Manifest, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	m, err := Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return m, nil
+}
+
+// ValidationError lists every problem found in a manifest, one per line.
+type ValidationError struct{ Problems []string }
+
+func (e *ValidationError) Error() string {
+	return "invalid manifest:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// Validate checks the manifest is internally consistent, so that the checker can trust it.
+func (m *Manifest) Validate() error {
+	var p []string
+	add := func(format string, a ...any) { p = append(p, fmt.Sprintf(format, a...)) }
+
+	if m.Generator != Generator {
+		add("generator is %q, want %q", m.Generator, Generator)
+	}
+	if m.Board == "" {
+		add("board is empty")
+	}
+	if m.Arch == "" {
+		add("arch is empty")
+	}
+	for i, mod := range m.Modules {
+		if mod == "" || path.Base(mod) != mod || !strings.HasSuffix(mod, ".ko") {
+			add("modules[%d] %q: want a bare file name ending in .ko", i, mod)
+		}
+	}
+
+	pools := map[string]*Pool{}
+	nodes := map[string]bool{}
+	for i := range m.Pools {
+		pl := &m.Pools[i]
+		where := fmt.Sprintf("pools[%d] %q", i, pl.Name)
+		switch {
+		case pl.Name == "":
+			add("pools[%d]: name is empty", i)
+		case pools[pl.Name] != nil:
+			add("%s: duplicate pool name", where)
+		default:
+			pools[pl.Name] = pl
+		}
+		if pl.Node == "" || strings.Contains(pl.Node, "/") {
+			add("%s: node %q: want a node name without '/'", where, pl.Node)
+		} else if nodes[pl.Node] {
+			add("%s: duplicate node %q", where, pl.Node)
+		}
+		nodes[pl.Node] = true
+		if !validKind(pl.Kind) {
+			add("%s: kind %q: want cma, carveout or unmapped", where, pl.Kind)
+		}
+		if pl.Size == 0 {
+			add("%s: size is 0", where)
+		}
+		if pl.Base+pl.Size < pl.Base {
+			add("%s: base 0x%x + size 0x%x overflows", where, pl.Base, pl.Size)
+		}
+		if pl.NoMap && pl.Reusable {
+			add("%s: no_map and reusable are mutually exclusive", where)
+		}
+		switch pl.Kind {
+		case KindCMA:
+			if !pl.Reusable {
+				add("%s: kind cma needs reusable", where)
+			}
+		case KindCarveout, KindUnmapped:
+			if !pl.NoMap {
+				add("%s: kind %s needs no_map", where, pl.Kind)
+			}
+		}
+		if pl.DefaultCMA && pl.Kind != KindCMA {
+			add("%s: default_cma on a %s pool", where, pl.Kind)
+		}
+	}
+
+	heaps := map[string]bool{}
+	ours := 0
+	for i, h := range m.Heaps {
+		where := fmt.Sprintf("heaps[%d] %q", i, h.Name)
+		switch {
+		case h.Name == "" || strings.Contains(h.Name, "/") || h.Name == "." || h.Name == "..":
+			add("heaps[%d]: name %q is not a valid device name", i, h.Name)
+		case heaps[h.Name]:
+			add("%s: duplicate heap name", where)
+		}
+		heaps[h.Name] = true
+		switch h.Provider {
+		case ProviderDtheap:
+			ours++
+		case ProviderKernel:
+			if h.Kind != KindCMA {
+				add("%s: a kernel-provided heap is kind cma, not %q", where, h.Kind)
+			}
+		default:
+			add("%s: provider %q: want dtheap or kernel", where, h.Provider)
+		}
+		if !validKind(h.Kind) {
+			add("%s: kind %q: want cma, carveout or unmapped", where, h.Kind)
+		}
+		if h.Mappable == (h.Kind == KindUnmapped) {
+			add("%s: mappable=%v contradicts kind %s", where, h.Mappable, h.Kind)
+		}
+		if h.Size == 0 {
+			add("%s: size is 0", where)
+		}
+		pl := pools[h.Pool]
+		if pl == nil {
+			add("%s: pool %q is not in pools", where, h.Pool)
+			continue
+		}
+		if pl.Kind != h.Kind {
+			add("%s: kind %s differs from pool %s's kind %s", where, h.Kind, pl.Name, pl.Kind)
+		}
+		if pl.Fixed != h.Fixed {
+			add("%s: fixed=%v differs from pool %s", where, h.Fixed, pl.Name)
+		}
+		if h.Base < pl.Base || h.Base+h.Size > pl.Base+pl.Size {
+			add("%s: [0x%x, +0x%x) lies outside pool %s [0x%x, +0x%x)", where, h.Base, h.Size, pl.Name, pl.Base, pl.Size)
+		}
+		if h.Provider == ProviderKernel && !pl.DefaultCMA {
+			add("%s: a kernel-provided heap needs a default_cma pool, %s is not", where, pl.Name)
+		}
+	}
+	if ours > 0 && !strings.HasPrefix(m.HeapNode, "/") {
+		add("heap_node %q: want an absolute node path (dtheap heaps need the heap node)", m.HeapNode)
+	}
+
+	if len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+func validKind(k string) bool {
+	return k == KindCMA || k == KindCarveout || k == KindUnmapped
+}
