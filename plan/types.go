@@ -1,0 +1,157 @@
+package plan
+
+import "github.com/dtheap/dtheap/diag"
+
+// Kind says what a region is and so how the kernel treats it.
+type Kind string
+
+// Region kinds. Firmware regions belong to firmware or the boot loader; the others are pools.
+const (
+	KindFirmware Kind = "firmware" // owned by firmware (TF-A, OP-TEE, boot window): no-map or only checked
+	KindCMA      Kind = "cma"      // reusable shared-dma-pool: a CMA area
+	KindCarveout Kind = "carveout" // no-map, CPU-mappable heap memory
+	KindUnmapped Kind = "unmapped" // no-map, never CPU-mapped (secure, firewalled)
+	KindReserved Kind = "reserved" // plain reservation, no heap
+)
+
+// Mapping says how user space maps a heap's buffers.
+type Mapping string
+
+// Heap mappings.
+const (
+	MapCached       Mapping = "cached"
+	MapWriteCombine Mapping = "writecombine"
+	MapNone         Mapping = "none" // unmapped heaps
+)
+
+// Range is a span of physical addresses [Base, Base+Size).
+type Range struct {
+	Base uint64 `json:"base"`
+	Size uint64 `json:"size"`
+}
+
+// End is the first address after the range (saturating at 2^64-1 so overflow never wraps).
+func (r Range) End() uint64 {
+	if r.Base+r.Size < r.Base {
+		return ^uint64(0)
+	}
+	return r.Base + r.Size
+}
+
+// Contains reports whether o lies entirely inside r.
+func (r Range) Contains(o Range) bool { return o.Base >= r.Base && o.End() <= r.End() }
+
+// Overlaps reports whether the two ranges share at least one byte.
+func (r Range) Overlaps(o Range) bool {
+	return r.Size > 0 && o.Size > 0 && r.Base < o.End() && o.Base < r.End()
+}
+
+// Plan is the single resolved model of a board: every region with its final (or predicted)
+// address, the heaps, and the facts the emitters need. Emitters and the boot check read only
+// this, never the YAML.
+type Plan struct {
+	Board        string    `json:"board"`
+	Description  string    `json:"description,omitempty"`
+	Files        []string  `json:"files"` // the board file, then the files it extends
+	Arch         string    `json:"arch"`
+	AddressCells int       `json:"address_cells"`
+	SizeCells    int       `json:"size_cells"`
+	Kernel       Kernel    `json:"kernel"`
+	Memory       []Bank    `json:"memory"`
+	Zones        []Zone    `json:"zones,omitempty"`
+	Regions      []*Region `json:"regions"` // firmware then pools, in file order (DT order)
+	Heaps        []*Heap   `json:"heaps"`
+	// Devices lists each consumer device with the pools it gets, in first-mention order.
+	Devices []*Device `json:"devices,omitempty"`
+	// AllocOrder is the order in which the kernel allocates the dynamic regions (names).
+	AllocOrder []string `json:"alloc_order,omitempty"`
+	// Free lists the holes left in DRAM after every region is placed.
+	Free []Range `json:"free"`
+	// Findings are the validation results (also attached to the regions they concern).
+	Findings diag.List `json:"-"`
+}
+
+// Kernel holds the kernel facts that change the rules.
+type Kernel struct {
+	Version        string `json:"version"`
+	PageSize       uint64 `json:"page_size"`
+	Hugetlb        bool   `json:"hugetlb"`
+	PageblockOrder int    `json:"pageblock_order"`
+	CMAAlignment   uint64 `json:"cma_alignment"` // PAGE_SIZE << pageblock_order
+	CMAAreas       int    `json:"cma_areas"`     // CONFIG_CMA_AREAS
+	CMASlots       int    `json:"cma_slots"`     // MAX_CMA_AREAS for this version
+	Cmdline        string `json:"cmdline,omitempty"`
+	// DefaultCMAHeap is the name the kernel gives the heap over the default CMA area, "" if
+	// this kernel (or board) has none.
+	DefaultCMAHeap string `json:"default_cma_heap,omitempty"`
+}
+
+// Bank is one DRAM bank.
+type Bank struct {
+	Name string `json:"name"`
+	Range
+}
+
+// Zone is a memory zone limit (a CMA area must not span one).
+type Zone struct {
+	Name  string `json:"name"`
+	Limit uint64 `json:"limit"`
+}
+
+// Region is one /reserved-memory child (or a firmware region only checked against).
+type Region struct {
+	Name   string `json:"name"`
+	Node   string `json:"node"`  // DT node name: name@base for fixed regions, name for dynamic
+	Label  string `json:"label"` // DT label
+	Kind   Kind   `json:"kind"`
+	Emit   bool   `json:"emit"` // written into /reserved-memory
+	NoMap  bool   `json:"no_map"`
+	Reuse  bool   `json:"reusable"`
+	Compat string `json:"compatible,omitempty"`
+	// DefaultCMA marks the kernel's default CMA area (linux,cma-default).
+	DefaultCMA bool `json:"default_cma,omitempty"`
+
+	Fixed bool `json:"fixed"`
+	Range
+	Alignment   uint64  `json:"alignment,omitempty"` // as written in the board
+	AllocRanges []Range `json:"alloc_ranges,omitempty"`
+	// EffectiveAlign is the alignment the kernel really uses (raised for CMA).
+	EffectiveAlign uint64 `json:"effective_alignment,omitempty"`
+	// Placed is false for a dynamic region the kernel cannot place; Base is then 0.
+	Placed bool `json:"placed"`
+	// AllocIndex is the position of a dynamic region in the kernel's allocation order (0-based),
+	// -1 for fixed regions.
+	AllocIndex int `json:"alloc_index"`
+	// Padding is the memory between the region's end and the free space it was cut from that
+	// alignment left unused (dynamic regions only).
+	Padding uint64 `json:"padding,omitempty"`
+
+	Heap    *Heap    `json:"-"`
+	Devices []string `json:"devices,omitempty"` // consumer device refs (&label or /path)
+	Pos     diag.Pos `json:"-"`
+	// Silenced rule IDs for this region.
+	Silenced []string `json:"-"`
+}
+
+// IsPool reports whether the region is a pool (not firmware).
+func (r *Region) IsPool() bool { return r.Kind != KindFirmware }
+
+// Heap is a DMA-BUF heap over a pool.
+type Heap struct {
+	Name    string  `json:"name"`
+	Pool    string  `json:"pool"` // region name
+	Kind    Kind    `json:"kind"` // cma, carveout, unmapped
+	Mapping Mapping `json:"mapping"`
+	// Provider is "dtheap" for heaps our module registers, "kernel" for the heap the kernel
+	// creates itself over the default CMA area.
+	Provider string   `json:"provider"`
+	Region   *Region  `json:"-"`
+	Pos      diag.Pos `json:"-"`
+}
+
+// Device is a consumer of one or more pools through memory-region.
+type Device struct {
+	Ref     string   `json:"ref"` // "&label" or "/path/to/node"
+	DMABits int      `json:"dma_bits,omitempty"`
+	Pools   []string `json:"pools"` // region names, in memory-region order
+}
