@@ -1,0 +1,559 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/u-root/u-root/pkg/dt"
+	"golang.org/x/sys/unix"
+
+	"github.com/dtheap/dtheap/provision"
+)
+
+const pageSize = 4096
+
+// testManifest: one pool of each kind, fixed and dynamic, and the kernel's own CMA heap.
+func testManifest() *provision.Manifest {
+	return &provision.Manifest{
+		Generator: "dtheap", Board: "test-board", Arch: "arm64", KernelVersion: "6.1",
+		Modules: []string{"dtheap_heaps.ko"}, HeapNode: "/dma-heaps",
+		Pools: []provision.Pool{
+			{Name: "video", Node: "video@70000000", Kind: "cma", Base: 0x70000000, Size: 32 << 20, Fixed: true, Reusable: true},
+			{Name: "dsp", Node: "dsp", Kind: "carveout", Base: 0x7e000000, Size: 16 << 20, NoMap: true},
+			{Name: "secure", Node: "secure@60000000", Kind: "unmapped", Base: 0x60000000, Size: 4 << 20, Fixed: true, NoMap: true},
+			{Name: "linux,cma", Node: "linux,cma", Kind: "cma", Base: 0x7c000000, Size: 32 << 20, Reusable: true, DefaultCMA: true},
+		},
+		Heaps: []provision.Heap{
+			{Name: "video@70000000", Provider: "dtheap", Kind: "cma", Pool: "video", Base: 0x70000000, Size: 32 << 20, Fixed: true, Mappable: true},
+			{Name: "dsp", Provider: "dtheap", Kind: "carveout", Pool: "dsp", Base: 0x7e000000, Size: 16 << 20, Mappable: true},
+			{Name: "secure", Provider: "dtheap", Kind: "unmapped", Pool: "secure", Base: 0x60000000, Size: 4 << 20, Fixed: true},
+			{Name: "linux,cma", Provider: "kernel", Kind: "cma", Pool: "linux,cma", Base: 0x7c000000, Size: 32 << 20},
+		},
+		CMATotal: 64 << 20,
+	}
+}
+
+func strList(name string, l ...string) dt.Property {
+	return dt.Property{Name: name, Value: []byte(strings.Join(l, "\x00") + "\x00")}
+}
+
+func flag(name string) dt.Property { return dt.Property{Name: name} }
+
+// testTree is the devicetree the board was built with (root and pools in 2+2 cells).
+func testTree(m *provision.Manifest) *dt.FDT {
+	rsv := dt.NewNode("reserved-memory", dt.WithProperty(
+		dt.PropertyU32("#address-cells", 2), dt.PropertyU32("#size-cells", 2), flag("ranges")))
+	phandles := map[string]uint32{}
+	for i, p := range m.Pools {
+		n := dt.NewNode(p.Node)
+		ph := uint32(0x10 + i)
+		phandles[p.Name] = ph
+		if p.Fixed {
+			n.Properties = append(n.Properties, dt.PropertyRegion("reg", p.Base, p.Size))
+		} else {
+			n.Properties = append(n.Properties, dt.PropertyU64("size", p.Size))
+		}
+		if p.Kind == "cma" {
+			n.Properties = append(n.Properties, strList("compatible", "shared-dma-pool"), flag("reusable"))
+		}
+		if p.NoMap {
+			n.Properties = append(n.Properties, flag("no-map"))
+		}
+		if p.DefaultCMA {
+			n.Properties = append(n.Properties, flag("linux,cma-default"))
+		}
+		n.Properties = append(n.Properties, dt.PropertyU32("phandle", ph))
+		rsv.Children = append(rsv.Children, n)
+	}
+	var names, pools, kinds, maps []string
+	var phs []uint32
+	for _, h := range m.Heaps {
+		if h.Provider != "dtheap" {
+			continue
+		}
+		names, pools, kinds = append(names, h.Name), append(pools, h.Pool), append(kinds, h.Kind)
+		mp := "cached"
+		if !h.Mappable {
+			mp = "none"
+		}
+		maps = append(maps, mp)
+		phs = append(phs, phandles[h.Pool])
+	}
+	heaps := dt.NewNode("dma-heaps", dt.WithProperty(
+		strList("compatible", "dtheap,dma-heaps"), dt.PropertyU32Array("memory-region", phs),
+		strList("memory-region-names", pools...), strList("dtheap,heap-names", names...),
+		strList("dtheap,heap-kinds", kinds...), strList("dtheap,heap-mappings", maps...)))
+	root := dt.NewNode("", dt.WithProperty(dt.PropertyU32("#address-cells", 2), dt.PropertyU32("#size-cells", 2)),
+		dt.WithChildren(dt.NewNode("memory@40000000", dt.WithProperty(dt.PropertyRegion("reg", 0x40000000, 1<<30))), rsv, heaps))
+	// pkg/dt's Write leaves these to the caller for a tree built in memory (FACTS.md §4).
+	return &dt.FDT{Header: dt.Header{Magic: dt.Magic, Version: 17, LastCompVersion: 16}, RootNode: root}
+}
+
+type fakeLoader struct {
+	err   error
+	calls []string
+}
+
+func (l *fakeLoader) Load(p string) error { l.calls = append(l.calls, p); return l.err }
+
+// heapBehaviour says how one fake heap misbehaves.
+type heapBehaviour struct {
+	allocErr  error
+	mapErr    error // nil on an unmapped heap means mapping is (wrongly) allowed
+	dirtyAt   int   // >= 0: a fresh buffer has a non-zero byte there
+	corruptAt int   // >= 0: the byte there reads back wrong
+	hang      bool
+}
+
+type fakeHeaps struct {
+	byName map[string]*heapBehaviour
+	allocs []string
+}
+
+func (f *fakeHeaps) Allocate(dev string, size uint64) (Buffer, error) {
+	name := filepath.Base(dev)
+	f.allocs = append(f.allocs, name)
+	b := f.byName[name]
+	if b == nil {
+		return nil, fmt.Errorf("fake: no heap %s", name)
+	}
+	if b.hang {
+		select {}
+	}
+	if b.allocErr != nil {
+		return nil, b.allocErr
+	}
+	mem := make([]byte, size)
+	if b.dirtyAt >= 0 {
+		mem[b.dirtyAt] = 0x5a
+	}
+	return &fakeBuf{b: b, mem: mem}, nil
+}
+
+type fakeBuf struct {
+	b      *heapBehaviour
+	mem    []byte
+	closed bool
+}
+
+func (f *fakeBuf) Map() ([]byte, error) {
+	if f.b.mapErr != nil {
+		return nil, f.b.mapErr
+	}
+	return f.mem, nil
+}
+
+func (f *fakeBuf) Sync(flags uint64) error {
+	if f.b.mapErr != nil {
+		return unix.EPERM
+	}
+	if flags == SyncEnd|SyncRW && f.b.corruptAt >= 0 {
+		f.mem[f.b.corruptAt] ^= 0x01
+	}
+	return nil
+}
+func (f *fakeBuf) Unmap() error { return nil }
+func (f *fakeBuf) Close() error { f.closed = true; return nil }
+
+// fixture is the fake system: files under the root, the live tree, loader and heaps. Test
+// cases edit it before it is written out.
+type fixture struct {
+	m      *provision.Manifest
+	files  map[string]string
+	tree   *dt.FDT
+	loader *fakeLoader
+	heaps  *fakeHeaps
+}
+
+func goodFixture() *fixture {
+	m := testManifest()
+	f := &fixture{
+		m:      m,
+		files:  map[string]string{},
+		tree:   testTree(m),
+		loader: &fakeLoader{},
+		heaps:  &fakeHeaps{byName: map[string]*heapBehaviour{}},
+	}
+	f.files["lib/modules/dtheap/dtheap_heaps.ko"] = "\x7fELF fake module"
+	f.files["proc/meminfo"] = "MemTotal:        1012345 kB\nCmaTotal:          65536 kB\nCmaFree:           60000 kB\n"
+	f.files["dev/kmsg"] = "6,1,100,-;Booting Linux on physical CPU 0x0\n"
+	for _, h := range m.Heaps {
+		f.files["dev/dma_heap/"+h.Name] = ""
+		f.heaps.byName[h.Name] = &heapBehaviour{dirtyAt: -1, corruptAt: -1}
+		if !h.Mappable {
+			f.heaps.byName[h.Name].mapErr = fmt.Errorf("mmap: %w", unix.EPERM)
+		}
+		if h.Provider == "dtheap" {
+			d := "sys/kernel/debug/dtheap/" + h.Name + "/"
+			f.files[d+"base"] = fmt.Sprintf("0x%x\n", h.Base)
+			f.files[d+"size"] = fmt.Sprintf("%d\n", h.Size)
+			f.files[d+"kind"] = h.Kind + "\n"
+		}
+	}
+	f.files["sys/kernel/debug/cma/linux,cma/base_pfn"] = fmt.Sprintf("%d\n", 0x7c000000/pageSize)
+	f.files["sys/kernel/debug/cma/linux,cma/count"] = fmt.Sprintf("%d\n", (32<<20)/pageSize)
+	return f
+}
+
+func (f *fixture) poolNode(t *testing.T, name string) *dt.Node {
+	rsv, _ := f.tree.RootNode.LookupChildByName("reserved-memory")
+	n, ok := rsv.LookupChildByName(name)
+	if !ok {
+		t.Fatalf("fixture has no pool node %s", name)
+	}
+	return n
+}
+
+func (f *fixture) write(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	for rel, content := range f.files {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.tree != nil {
+		var buf bytes.Buffer
+		if _, err := f.tree.Write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(root, FDTPath)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, buf.Bytes(), 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func (f *fixture) run(t *testing.T) *Report {
+	t.Helper()
+	root := f.write(t)
+	return Run(context.Background(), Config{
+		Root: root, Manifest: f.m, Loader: f.loader, Heaps: f.heaps,
+		Timeout: 300 * time.Millisecond, Poll: 5 * time.Millisecond, PageSize: pageSize, TestSize: 64 << 10,
+	})
+}
+
+func find(rep *Report, id string) (Result, bool) {
+	for _, r := range rep.Checks {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Result{}, false
+}
+
+// want is one expected result: status and a substring of the detail.
+type want struct {
+	id     string
+	status Status
+	detail string
+}
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(t *testing.T, f *fixture)
+		wants []want // checks not listed here must PASS (or be the alloc SKIP a failed device implies)
+	}{
+		{"all good", func(t *testing.T, f *fixture) {}, []want{
+			{"module/dtheap_heaps.ko", Pass, "loaded /lib/modules/dtheap/dtheap_heaps.ko"},
+			{"heap/video@70000000/placement", Pass, "base 0x70000000 size 32 MiB (debugfs)"},
+			{"heap/linux,cma/placement", Pass, "base 0x7c000000 size 32 MiB (cma debugfs)"},
+			{"heap/secure/alloc", Pass, "mmap refused with EPERM"},
+			{"heap/dsp/alloc", Pass, "zeroed, pattern written and read back"},
+			{"cma/total", Pass, "CmaTotal 64 MiB"},
+			{"dt/heap-node", Pass, "3 heap(s)"},
+		}},
+		{"module missing", func(t *testing.T, f *fixture) {
+			delete(f.files, "lib/modules/dtheap/dtheap_heaps.ko")
+		}, []want{{"module/dtheap_heaps.ko", Fail, "module missing: /lib/modules/dtheap/dtheap_heaps.ko"}}},
+		{"module already loaded", func(t *testing.T, f *fixture) {
+			f.loader.err = fmt.Errorf("finit_module: %w", unix.EEXIST)
+		}, []want{{"module/dtheap_heaps.ko", Pass, "already loaded"}}},
+		{"module vermagic", func(t *testing.T, f *fixture) {
+			f.loader.err = fmt.Errorf("finit_module: %w", unix.ENOEXEC)
+			f.files["dev/kmsg"] += "3,2,200,-;dtheap_heaps: version magic '6.1.0 SMP mod_unload aarch64' should be '6.1.99 mod_unload aarch64'\n"
+		}, []want{{"module/dtheap_heaps.ko", Fail, "vermagic mismatch"}}},
+		{"module unknown symbol", func(t *testing.T, f *fixture) {
+			f.loader.err = fmt.Errorf("finit_module: %w", unix.ENOENT)
+			f.files["dev/kmsg"] += "3,2,200,-;dtheap_heaps: Unknown symbol dma_heap_add (err -2)\n3,3,201,-;dtheap_heaps: Unknown symbol dma_heap_get_drvdata (err -2)\n"
+		}, []want{{"module/dtheap_heaps.ko", Fail, "unknown symbol(s) dma_heap_add, dma_heap_get_drvdata"}}},
+		{"module load error without log", func(t *testing.T, f *fixture) {
+			f.loader.err = fmt.Errorf("finit_module: %w", unix.ENOEXEC)
+		}, []want{{"module/dtheap_heaps.ko", Fail, "invalid module format"}}},
+		{"heap missing", func(t *testing.T, f *fixture) {
+			delete(f.files, "dev/dma_heap/dsp")
+			f.files["dev/kmsg"] += "3,9,900,-;dtheap: heap dsp: refused: region dsp not found\n"
+		}, []want{
+			{"heap/dsp/device", Fail, "/dev/dma_heap/dsp did not appear within 300ms; kernel log: dtheap: heap dsp: refused: region dsp not found"},
+			{"heap/dsp/alloc", Skip, "no device node"},
+		}},
+		{"dynamic heap in the wrong place", func(t *testing.T, f *fixture) {
+			f.files["sys/kernel/debug/dtheap/dsp/base"] = "0x7d000000\n"
+		}, []want{{"heap/dsp/placement", Fail, "kernel put it at 0x7d000000, planner predicted 0x7e000000"}}},
+		{"fixed heap in the wrong place", func(t *testing.T, f *fixture) {
+			f.files["sys/kernel/debug/dtheap/video@70000000/base"] = "0x71000000\n"
+		}, []want{{"heap/video@70000000/placement", Fail, "base 0x71000000, fixed base 0x70000000"}}},
+		{"heap wrong size", func(t *testing.T, f *fixture) {
+			f.files["sys/kernel/debug/dtheap/secure/size"] = fmt.Sprintf("%d\n", 2<<20)
+		}, []want{{"heap/secure/placement", Fail, "wrong size: 2 MiB, manifest 4 MiB"}}},
+		{"heap wrong kind", func(t *testing.T, f *fixture) {
+			f.files["sys/kernel/debug/dtheap/secure/kind"] = "carveout\n"
+		}, []want{{"heap/secure/placement", Fail, "kind carveout, manifest unmapped"}}},
+		{"heap debugfs missing", func(t *testing.T, f *fixture) {
+			for _, n := range []string{"base", "size", "kind"} {
+				delete(f.files, "sys/kernel/debug/dtheap/dsp/"+n)
+			}
+		}, []want{{"heap/dsp/placement", Fail, "debugfs not mounted"}}},
+		{"kernel cma heap moved", func(t *testing.T, f *fixture) {
+			f.files["sys/kernel/debug/cma/linux,cma/base_pfn"] = fmt.Sprintf("%d\n", 0x7a000000/pageSize)
+		}, []want{{"heap/linux,cma/placement", Fail, "kernel put it at 0x7a000000, planner predicted 0x7c000000"}}},
+		{"kernel cma heap from the boot log", func(t *testing.T, f *fixture) {
+			delete(f.files, "sys/kernel/debug/cma/linux,cma/base_pfn")
+			f.files["dev/kmsg"] += "6,5,10,-;Reserved memory: created CMA memory pool at 0x0000000077000000, size 16 MiB\n" +
+				"6,6,11,-;OF: reserved mem: initialized node video@70000000, compatible id shared-dma-pool\n" +
+				"6,7,12,-;Reserved memory: created CMA memory pool at 0x000000007c000000, size 32 MiB\n" +
+				"6,8,13,-;OF: reserved mem: initialized node linux,cma, compatible id shared-dma-pool\n"
+		}, []want{{"heap/linux,cma/placement", Pass, "base 0x7c000000 size 32 MiB (boot log)"}}},
+		{"kernel cma heap nowhere", func(t *testing.T, f *fixture) {
+			delete(f.files, "sys/kernel/debug/cma/linux,cma/count")
+		}, []want{{"heap/linux,cma/placement", Fail, "CMA area linux,cma not found"}}},
+		{"allocation failure", func(t *testing.T, f *fixture) {
+			f.heaps.byName["video@70000000"].allocErr = fmt.Errorf("DMA_HEAP_IOCTL_ALLOC: %w", unix.ENOMEM)
+		}, []want{{"heap/video@70000000/alloc", Fail, "allocation of 64 KiB failed: DMA_HEAP_IOCTL_ALLOC: cannot allocate memory"}}},
+		{"not zeroed", func(t *testing.T, f *fixture) {
+			f.heaps.byName["dsp"].dirtyAt = 0x1234
+		}, []want{{"heap/dsp/alloc", Fail, "not zeroed: byte 0x5a at offset 0x1234"}}},
+		{"pattern not read back", func(t *testing.T, f *fixture) {
+			f.heaps.byName["dsp"].corruptAt = 0x2000
+		}, []want{{"heap/dsp/alloc", Fail, "at offset 0x2000"}}},
+		{"mmap fails on a mappable heap", func(t *testing.T, f *fixture) {
+			f.heaps.byName["dsp"].mapErr = fmt.Errorf("mmap: %w", unix.ENOMEM)
+		}, []want{{"heap/dsp/alloc", Fail, "mmap failed"}}},
+		{"mapping allowed on unmapped heap", func(t *testing.T, f *fixture) {
+			f.heaps.byName["secure"].mapErr = nil
+		}, []want{{"heap/secure/alloc", Fail, "mapping allowed on an unmapped heap"}}},
+		{"unmapped heap refuses with the wrong errno", func(t *testing.T, f *fixture) {
+			f.heaps.byName["secure"].mapErr = fmt.Errorf("mmap: %w", unix.EINVAL)
+		}, []want{{"heap/secure/alloc", Fail, "want EPERM"}}},
+		{"allocation hangs", func(t *testing.T, f *fixture) {
+			f.heaps.byName["dsp"].hang = true
+		}, []want{{"heap/dsp/alloc", Fail, "timed out after 300ms"}}},
+		{"no devicetree", func(t *testing.T, f *fixture) {
+			f.tree = nil
+		}, []want{{"dt/read", Fail, "cannot read the live devicetree"}}},
+		{"DT pool node missing", func(t *testing.T, f *fixture) {
+			rsv, _ := f.tree.RootNode.LookupChildByName("reserved-memory")
+			rsv.Children = rsv.Children[1:]
+		}, []want{
+			{"dt/pool/video", Fail, "node /reserved-memory/video@70000000 missing"},
+			{"dt/heap-node", Fail, "phandle 0x10 is not a /reserved-memory child"},
+		}},
+		{"DT reserved-memory missing", func(t *testing.T, f *fixture) {
+			f.tree.RootNode.Children = []*dt.Node{f.tree.RootNode.Children[0], f.tree.RootNode.Children[2]}
+		}, []want{
+			{"dt/reserved-memory", Fail, "no /reserved-memory node"},
+			{"dt/pool/video", Skip, "no usable /reserved-memory"},
+			{"dt/pool/dsp", Skip, "no usable /reserved-memory"},
+			{"dt/pool/secure", Skip, "no usable /reserved-memory"},
+			{"dt/pool/linux,cma", Skip, "no usable /reserved-memory"},
+			{"dt/heap-node", Fail, "is not a /reserved-memory child"},
+		}},
+		{"DT reserved-memory cells differ from root", func(t *testing.T, f *fixture) {
+			rsv, _ := f.tree.RootNode.LookupChildByName("reserved-memory")
+			rsv.UpdateProperty("#size-cells", []byte{0, 0, 0, 1})
+		}, []want{
+			{"dt/reserved-memory", Fail, "#size-cells = <1>, root has <2>: Linux ignores every region"},
+			{"dt/pool/video", Skip, ""},
+			{"dt/pool/dsp", Skip, ""},
+			{"dt/pool/secure", Skip, ""},
+			{"dt/pool/linux,cma", Skip, ""},
+		}},
+		{"DT fixed pool moved", func(t *testing.T, f *fixture) {
+			f.poolNode(t, "video@70000000").Update(dt.PropertyRegion("reg", 0x70200000, 32<<20))
+		}, []want{{"dt/pool/video", Fail, "moved: base 0x70200000, manifest 0x70000000"}}},
+		{"DT dynamic pool resized", func(t *testing.T, f *fixture) {
+			f.poolNode(t, "dsp").Update(dt.PropertyU64("size", 8<<20))
+		}, []want{{"dt/pool/dsp", Fail, "resized: size 8 MiB, manifest 16 MiB"}}},
+		{"DT pool disabled and flag lost", func(t *testing.T, f *fixture) {
+			n := f.poolNode(t, "secure@60000000")
+			n.RemoveProperty("no-map")
+			n.Properties = append(n.Properties, strList("status", "disabled"))
+		}, []want{{"dt/pool/secure", Fail, "status is disabled: the kernel skips it; no-map is false, manifest true"}}},
+		{"DT firmware region overlaps", func(t *testing.T, f *fixture) {
+			rsv, _ := f.tree.RootNode.LookupChildByName("reserved-memory")
+			rsv.Children = append(rsv.Children, dt.NewNode("optee@70f00000", dt.WithProperty(dt.PropertyRegion("reg", 0x70f00000, 2<<20), flag("no-map"))))
+		}, []want{{"dt/overlap", Fail, "/reserved-memory/optee@70f00000 [0x70f00000-0x710fffff] overlaps pool video"}}},
+		{"DT memreserve overlaps a predicted pool", func(t *testing.T, f *fixture) {
+			f.tree.ReserveEntries = []dt.ReserveEntry{{Address: 0x7e800000, Size: 0x1000}}
+		}, []want{{"dt/overlap", Fail, "/memreserve/ [0x7e800000-0x7e800fff] overlaps predicted place of dynamic pool dsp"}}},
+		{"DT harmless firmware region", func(t *testing.T, f *fixture) {
+			rsv, _ := f.tree.RootNode.LookupChildByName("reserved-memory")
+			rsv.Children = append(rsv.Children, dt.NewNode("tfa@4e000000", dt.WithProperty(dt.PropertyRegion("reg", 0x4e000000, 2<<20))))
+		}, []want{{"dt/overlap", Pass, "1 foreign region(s), none overlapping"}}},
+		{"DT heap node missing", func(t *testing.T, f *fixture) {
+			f.tree.RootNode.Children = f.tree.RootNode.Children[:2]
+		}, []want{{"dt/heap-node", Fail, "heap node /dma-heaps missing"}}},
+		{"DT heap node disagrees", func(t *testing.T, f *fixture) {
+			hn, _ := f.tree.RootNode.LookupChildByName("dma-heaps")
+			hn.Update(strList("dtheap,heap-kinds", "cma", "carveout", "carveout"))
+			hn.Update(strList("dtheap,heap-names", "video@70000000", "dsp", "secure", "extra"))
+		}, []want{{"dt/heap-node", Fail, "heap secure: kind \"carveout\", manifest \"unmapped\""}}},
+		{"CMA total short", func(t *testing.T, f *fixture) {
+			f.files["proc/meminfo"] = "CmaTotal:          32768 kB\n"
+		}, []want{{"cma/total", Fail, "CmaTotal 32 MiB, want 64 MiB: 32 MiB of CMA pools missing"}}},
+		{"CMA total over", func(t *testing.T, f *fixture) {
+			f.files["proc/meminfo"] = "CmaTotal:          98304 kB\n"
+		}, []want{{"cma/total", Fail, "32 MiB of CMA the plan does not know"}}},
+		{"no CMA in kernel", func(t *testing.T, f *fixture) {
+			f.files["proc/meminfo"] = "MemTotal: 1 kB\n"
+		}, []want{{"cma/total", Fail, "kernel without CONFIG_CMA"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := goodFixture()
+			tt.edit(t, f)
+			rep := f.run(t)
+			listed := map[string]bool{}
+			wantFail := false
+			for _, w := range tt.wants {
+				listed[w.id] = true
+				got, ok := find(rep, w.id)
+				if !ok {
+					t.Errorf("no check %s in the report", w.id)
+					continue
+				}
+				if got.Status != w.status || !strings.Contains(got.Detail, w.detail) {
+					t.Errorf("%s = %s %q, want %s containing %q", w.id, got.Status, got.Detail, w.status, w.detail)
+				}
+				wantFail = wantFail || w.status == Fail
+			}
+			for _, r := range rep.Checks {
+				if listed[r.ID] {
+					continue
+				}
+				// A failed device legitimately skips its allocation; nothing else may drift.
+				if r.Status != Pass && !(r.Status == Skip && strings.HasSuffix(r.ID, "/alloc")) {
+					t.Errorf("unexpected %s", FormatResult(r))
+				}
+			}
+			if (rep.Verdict == Fail) != wantFail {
+				t.Errorf("verdict %s, want fail=%v\n%s", rep.Verdict, wantFail, textOf(rep))
+			}
+		})
+	}
+}
+
+func textOf(rep *Report) string {
+	var b bytes.Buffer
+	rep.WriteText(&b)
+	return b.String()
+}
+
+// TestRunCoversEveryHeap guards against a check silently dropping a heap or a step.
+func TestRunCoversEveryHeap(t *testing.T) {
+	f := goodFixture()
+	rep := f.run(t)
+	for _, h := range f.m.Heaps {
+		for _, step := range []string{"device", "placement", "alloc"} {
+			if r, ok := find(rep, "heap/"+h.Name+"/"+step); !ok || r.Status != Pass {
+				t.Errorf("heap/%s/%s: %+v (present %v), want PASS", h.Name, step, r, ok)
+			}
+		}
+	}
+	if len(f.loader.calls) != 1 || !strings.HasSuffix(f.loader.calls[0], "/lib/modules/dtheap/dtheap_heaps.ko") {
+		t.Errorf("loader calls %v, want the one module under the root", f.loader.calls)
+	}
+	if len(f.heaps.allocs) != len(f.m.Heaps) {
+		t.Errorf("allocated from %v, want every heap once", f.heaps.allocs)
+	}
+	if rep.Verdict != Pass || rep.Failed != 0 || rep.Total != rep.Passed {
+		t.Errorf("verdict %s with %d/%d passed:\n%s", rep.Verdict, rep.Passed, rep.Total, textOf(rep))
+	}
+}
+
+func TestNoModulesNoHeapsLoaderOrDevices(t *testing.T) {
+	f := goodFixture()
+	f.m.Modules = nil
+	root := f.write(t)
+	rep := Run(context.Background(), Config{Root: root, Manifest: f.m, Timeout: 100 * time.Millisecond, PageSize: pageSize})
+	if r, _ := find(rep, "module"); r.Status != Skip {
+		t.Errorf("module check = %+v, want SKIP for a built-in driver", r)
+	}
+	if r, _ := find(rep, "heap/dsp/alloc"); r.Status != Skip || !strings.Contains(r.Detail, "no heap device access") {
+		t.Errorf("alloc without HeapDevices = %+v, want SKIP", r)
+	}
+}
+
+func TestReportFormats(t *testing.T) {
+	rep := NewReport(testManifest(), []Result{
+		{ID: "a", Status: Pass, Detail: "fine"},
+		{ID: "b", Status: Fail, Detail: "broken"},
+		{ID: "c", Status: Skip},
+	})
+	if rep.Verdict != Fail || rep.Total != 3 || rep.Failed != 1 || rep.Skipped != 1 || rep.Passed != 1 {
+		t.Fatalf("counts wrong: %+v", rep)
+	}
+	wantText := "PASS a: fine\nFAIL b: broken\nSKIP c\ndtheap-check: verdict FAIL (3 checks, 1 failed, 1 skipped)\n"
+	if got := textOf(rep); got != wantText {
+		t.Errorf("text:\n%s\nwant:\n%s", got, wantText)
+	}
+	var b bytes.Buffer
+	if err := rep.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"tool", "board", "arch", "verdict", "total", "passed", "failed", "skipped", "checks"} {
+		if _, ok := back[k]; !ok {
+			t.Errorf("JSON lacks key %q: %s", k, b.String())
+		}
+	}
+	rep.Add(Result{ID: "d", Status: Fail})
+	if rep.Failed != 2 || rep.Total != 4 || rep.Board != "test-board" {
+		t.Errorf("Add did not recount: %+v", rep)
+	}
+	if onlySkips := NewReport(nil, []Result{{ID: "x", Status: Skip}}); onlySkips.Verdict != Fail {
+		t.Errorf("a run with only skips must not pass")
+	}
+}
+
+func TestHumanSize(t *testing.T) {
+	for in, want := range map[uint64]string{
+		0: "0 bytes", 512: "512 bytes", 4096: "4 KiB", 32 << 20: "32 MiB", 3 << 30: "3 GiB",
+		(1 << 20) + 1: "1.00 MiB (1048577 bytes)",
+	} {
+		if got := humanSize(in); got != want {
+			t.Errorf("humanSize(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseKmsg(t *testing.T) {
+	in := "6,339,5140900,-;dtheap: heap a: refused: x\n SUBSYSTEM=platform\nplain dmesg line\n"
+	got := parseKmsg(in)
+	if len(got) != 2 || got[0] != "dtheap: heap a: refused: x" || got[1] != "plain dmesg line" {
+		t.Errorf("parseKmsg = %q", got)
+	}
+}
+
+func TestModuleName(t *testing.T) {
+	if got := moduleName("dtheap-heaps.ko"); got != "dtheap_heaps" {
+		t.Errorf("moduleName = %q", got)
+	}
+}

@@ -1,0 +1,101 @@
+//go:build linux
+
+package check
+
+import (
+	"fmt"
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// FinitModule loads modules with finit_module(2). pkg/kmodule's FileInit goes through
+// init_module and drops its flags, so the direct syscall is simpler.
+type FinitModule struct{}
+
+// Load implements ModuleLoader.
+func (FinitModule) Load(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil {
+		return fmt.Errorf("finit_module: %w", err)
+	}
+	return nil
+}
+
+// UAPI: include/uapi/linux/dma-heap.h and dma-buf.h.
+const (
+	dmaHeapIoctlAlloc = 0xc0184800 // _IOWR('H', 0, struct dma_heap_allocation_data)
+	dmaBufIoctlSync   = 0x40086200 // _IOW('b', 0, struct dma_buf_sync)
+)
+
+type dmaHeapAllocationData struct {
+	Len       uint64
+	Fd        uint32
+	FdFlags   uint32
+	HeapFlags uint64
+}
+
+// DMAHeaps is the real HeapDevices: DMA_HEAP_IOCTL_ALLOC on the heap's device node.
+type DMAHeaps struct{}
+
+// Allocate implements HeapDevices.
+func (DMAHeaps) Allocate(devPath string, size uint64) (Buffer, error) {
+	hfd, err := unix.Open(devPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", devPath, err)
+	}
+	defer unix.Close(hfd)
+	data := dmaHeapAllocationData{Len: size, FdFlags: unix.O_RDWR | unix.O_CLOEXEC}
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(hfd), dmaHeapIoctlAlloc, uintptr(unsafe.Pointer(&data))); errno != 0 {
+		return nil, fmt.Errorf("DMA_HEAP_IOCTL_ALLOC: %w", errno)
+	}
+	return &dmaBuf{fd: int(data.Fd), size: size}, nil
+}
+
+type dmaBuf struct {
+	fd   int
+	size uint64
+	mem  []byte
+}
+
+func (b *dmaBuf) Map() ([]byte, error) {
+	mem, err := unix.Mmap(b.fd, 0, int(b.size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mmap: %w", err)
+	}
+	b.mem = mem
+	return mem, nil
+}
+
+func (b *dmaBuf) Sync(flags uint64) error {
+	arg := flags
+	for {
+		_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(b.fd), dmaBufIoctlSync, uintptr(unsafe.Pointer(&arg)))
+		switch errno {
+		case 0:
+			return nil
+		case unix.EINTR, unix.EAGAIN: // the UAPI asks callers to retry these
+			continue
+		}
+		return fmt.Errorf("DMA_BUF_IOCTL_SYNC: %w", errno)
+	}
+}
+
+func (b *dmaBuf) Unmap() error {
+	if b.mem == nil {
+		return nil
+	}
+	err := unix.Munmap(b.mem)
+	b.mem = nil
+	return err
+}
+
+func (b *dmaBuf) Close() error {
+	b.Unmap()
+	return unix.Close(b.fd)
+}
