@@ -557,3 +557,25 @@ func TestModuleName(t *testing.T) {
 		t.Errorf("moduleName = %q", got)
 	}
 }
+
+func TestParseSelftest(t *testing.T) {
+	out := `Testing heap: video
+=======================================
+  Testing allocation and importing:  (Could not open vgem - skipping):   OK
+  Testing alloced 4k buffers are zeroed:  OK
+  Testing alloced 1024k buffers are zeroed:  FAIL (Allocated buffer not zeroed @ 12)
+  Testing (theoretical)older alloc compat:  OK
+  Testing expected error cases:  FAIL (Did not see expected error (invalid fd)!)
+`
+	ok, failed := ParseSelftest(out)
+	if ok != 3 || failed != 2 {
+		t.Errorf("ParseSelftest = %d ok, %d failed; want 3, 2", ok, failed)
+	}
+	if got := prefixLines("selftest: ", "a\nb\n"); got != "selftest: a\nselftest: b\n" {
+		t.Errorf("prefixLines = %q", got)
+	}
+	hs := mappableHeaps([]string{"a", "b", "c"}, func(s string) bool { return s != "b" })
+	if strings.Join(hs, ",") != "a,c" {
+		t.Errorf("mappableHeaps = %v", hs)
+	}
+}

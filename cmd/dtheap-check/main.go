@@ -1,0 +1,220 @@
+// Command dtheap-check verifies at boot that the DMA-BUF heaps a board was built for appeared,
+// sit where the plan put them, and work. It runs as /init in an initramfs (PID 1: it mounts
+// the pseudo filesystems itself and never exits; it powers off, reboots or execs the next
+// init), as a u-root uinit, or as a plain command (exit status 0 on PASS, 1 on FAIL, 2 on
+// usage errors).
+//
+// As PID 1 it also reads dtheap.<flag>[=value] from the kernel command line (dtheap.then=,
+// dtheap.strict, dtheap.finally=, ...) for every flag not given as an argument, so one
+// initramfs serves several uses. It stays on the standard flag package to keep the static
+// binary small.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/dtheap/dtheap/provision"
+	"github.com/dtheap/dtheap/provision/check"
+)
+
+type options struct {
+	manifest   string
+	modulesDir string
+	root       string
+	jsonOut    string
+	strict     bool
+	timeout    time.Duration
+	selftest   string
+	selftestTO time.Duration
+	then       string
+	finally    string
+	mount      bool
+}
+
+func newFlagSet(o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("dtheap-check", flag.ContinueOnError)
+	fs.StringVar(&o.manifest, "manifest", provision.DefaultPath, "boot manifest to check against")
+	fs.StringVar(&o.modulesDir, "modules-dir", check.DefaultModulesDir, "directory holding the manifest's modules")
+	fs.StringVar(&o.root, "root", "/", "root of the system to inspect (for testing against a copy)")
+	fs.StringVar(&o.jsonOut, "json", "", "also write the JSON report to `FILE` (- for stdout; text then goes to stderr)")
+	fs.BoolVar(&o.strict, "strict", false, "a failure refuses to continue the boot: no exec of --then")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "time limit for each check")
+	fs.StringVar(&o.selftest, "selftest", "", "run the kernel dmabuf-heap selftest binary at `PATH` on the mappable heaps")
+	fs.DurationVar(&o.selftestTO, "selftest-timeout", 60*time.Second, "time limit for the selftest")
+	fs.StringVar(&o.then, "then", "", "as PID 1: exec this init after the checks (e.g. /sbin/init)")
+	fs.StringVar(&o.finally, "finally", "poweroff", "as PID 1 when not exec'ing --then: poweroff, reboot or halt")
+	fs.BoolVar(&o.mount, "mount", false, "mount proc, sysfs, devtmpfs and debugfs if missing (implied as PID 1)")
+	return fs
+}
+
+// applyCmdline sets every dtheap.<flag> from the kernel command line that was not given as an
+// argument: arguments win, so a bootloader entry can still override the baked-in cmdline.
+func applyCmdline(fs *flag.FlagSet, cmdline string) []error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	for _, w := range strings.Fields(cmdline) {
+		k, v, hasVal := strings.Cut(w, "=")
+		name, ok := strings.CutPrefix(k, "dtheap.")
+		if !ok || given[name] {
+			continue
+		}
+		if fs.Lookup(name) == nil {
+			errs = append(errs, fmt.Errorf("kernel command line: unknown option %s", k))
+			continue
+		}
+		if !hasVal {
+			v = "true" // a bare dtheap.strict
+		}
+		old := fs.Lookup(name).Value.String()
+		if err := fs.Set(name, v); err != nil {
+			fs.Set(name, old) // some flag types clobber the value before failing
+			errs = append(errs, fmt.Errorf("kernel command line %s: %w", w, err))
+		}
+	}
+	return errs
+}
+
+func main() {
+	pid1 := os.Getpid() == 1
+	if pid1 {
+		defer func() {
+			if p := recover(); p != nil {
+				fmt.Fprintf(os.Stderr, "dtheap-check: internal error: %v\n", p)
+				finish(options{finally: "poweroff"}, false)
+			}
+		}()
+	}
+	var o options
+	fs := newFlagSet(&o)
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if !pid1 {
+			os.Exit(2)
+		}
+	}
+	if pid1 || o.mount {
+		mountPseudoFS(os.Stderr)
+	}
+	if pid1 {
+		if b, err := os.ReadFile("/proc/cmdline"); err == nil {
+			for _, err := range applyCmdline(fs, string(b)) {
+				fmt.Fprintln(os.Stderr, "dtheap-check:", err)
+			}
+		}
+	}
+	ok := run(o, os.Stdout, os.Stderr)
+	if pid1 {
+		finish(o, ok)
+	}
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+// run performs the checks and writes the reports; it reports whether the verdict is PASS.
+func run(o options, stdout, stderr io.Writer) bool {
+	text := stdout
+	if o.jsonOut == "-" {
+		text = stderr
+	}
+	var rep *check.Report
+	m, err := provision.Read(filepath.Join(o.root, o.manifest))
+	if err != nil {
+		res := check.Result{ID: "manifest", Status: check.Fail, Detail: err.Error()}
+		fmt.Fprintln(text, check.FormatResult(res))
+		rep = check.NewReport(nil, []check.Result{res})
+	} else {
+		fmt.Fprintf(text, "dtheap-check: board %s (%s), %d heap(s), manifest %s\n", m.Board, m.Arch, len(m.Heaps), o.manifest)
+		rep = check.Run(context.Background(), check.Config{
+			Root: o.root, Manifest: m, ModulesDir: o.modulesDir, Timeout: o.timeout,
+			Loader: check.FinitModule{}, Heaps: check.DMAHeaps{},
+			OnResult: func(r check.Result) { fmt.Fprintln(text, check.FormatResult(r)) },
+		})
+		if o.selftest != "" {
+			res := check.RunSelftest(context.Background(), o.selftest, m, o.selftestTO, text)
+			fmt.Fprintln(text, check.FormatResult(res))
+			rep.Add(res)
+		}
+	}
+	if o.jsonOut != "" {
+		if err := writeJSON(rep, o.jsonOut, stdout); err != nil {
+			fmt.Fprintln(stderr, "dtheap-check:", err)
+			rep.Add(check.Result{ID: "report", Status: check.Fail, Detail: err.Error()})
+		}
+	}
+	fmt.Fprintln(text, rep.Summary())
+	return rep.OK()
+}
+
+func writeJSON(rep *check.Report, name string, stdout io.Writer) error {
+	if name == "-" {
+		return rep.WriteJSON(stdout)
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("json report: %w", err)
+	}
+	if err := rep.WriteJSON(f); err != nil {
+		f.Close()
+		return fmt.Errorf("json report %s: %w", name, err)
+	}
+	return f.Close()
+}
+
+// mountPseudoFS mounts what the checks read: the kernel mounts none of it for an initramfs.
+// EBUSY means it is already there (a uinit, or a running system with --mount).
+func mountPseudoFS(log io.Writer) {
+	for _, m := range []struct{ src, dir, typ string }{
+		{"proc", "/proc", "proc"},
+		{"sysfs", "/sys", "sysfs"},
+		{"devtmpfs", "/dev", "devtmpfs"},
+		{"debugfs", "/sys/kernel/debug", "debugfs"},
+	} {
+		if err := os.MkdirAll(m.dir, 0o755); err != nil {
+			fmt.Fprintf(log, "dtheap-check: mkdir %s: %v\n", m.dir, err)
+			continue
+		}
+		err := unix.Mount(m.src, m.dir, m.typ, unix.MS_NOSUID|unix.MS_NOEXEC, "")
+		if err != nil && !errors.Is(err, unix.EBUSY) {
+			fmt.Fprintf(log, "dtheap-check: mount %s on %s: %v\n", m.typ, m.dir, err)
+		}
+	}
+}
+
+// finish ends PID 1's part: exec the next init when allowed, else power off, reboot or halt.
+// It never returns: PID 1 exiting panics the kernel.
+func finish(o options, ok bool) {
+	if o.then != "" {
+		if ok || !o.strict {
+			fmt.Fprintf(os.Stderr, "dtheap-check: exec %s\n", o.then)
+			err := unix.Exec(o.then, []string{o.then}, os.Environ())
+			fmt.Fprintf(os.Stderr, "dtheap-check: exec %s: %v\n", o.then, err)
+		} else {
+			fmt.Fprintf(os.Stderr, "dtheap-check: --strict and the check failed: not starting %s\n", o.then)
+		}
+	}
+	cmd, what := unix.LINUX_REBOOT_CMD_POWER_OFF, "powering off"
+	switch o.finally {
+	case "reboot":
+		cmd, what = unix.LINUX_REBOOT_CMD_RESTART, "rebooting"
+	case "halt":
+		cmd, what = unix.LINUX_REBOOT_CMD_HALT, "halting"
+	}
+	fmt.Fprintf(os.Stderr, "dtheap-check: %s\n", what)
+	unix.Sync()
+	err := unix.Reboot(cmd)
+	fmt.Fprintf(os.Stderr, "dtheap-check: reboot(%s): %v; idling\n", what, err)
+	for {
+		time.Sleep(time.Hour)
+	}
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestApplyCmdline(t *testing.T) {
+	tests := []struct {
+		name, args, cmdline string
+		check               func(o options) bool
+		wantErrs            int
+	}{
+		{"then and strict", "", "console=ttyAMA0 dtheap.then=/sbin/init dtheap.strict",
+			func(o options) bool { return o.then == "/sbin/init" && o.strict }, 0},
+		{"argument wins", "--then=/bin/sh", "dtheap.then=/sbin/init",
+			func(o options) bool { return o.then == "/bin/sh" }, 0},
+		{"strict off", "", "dtheap.strict=0 dtheap.timeout=2s dtheap.finally=reboot",
+			func(o options) bool { return !o.strict && o.timeout == 2*time.Second && o.finally == "reboot" }, 0},
+		{"unknown and bad", "", "dtheap.nope=1 dtheap.timeout=soon root=/dev/vda",
+			func(o options) bool { return o.timeout == 5*time.Second }, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var o options
+			fs := newFlagSet(&o)
+			if err := fs.Parse(strings.Fields(tt.args)); err != nil {
+				t.Fatal(err)
+			}
+			errs := applyCmdline(fs, tt.cmdline)
+			if len(errs) != tt.wantErrs || !tt.check(o) {
+				t.Errorf("got %+v, errors %v", o, errs)
+			}
+		})
+	}
+}
+
+// A missing manifest is a FAIL verdict with a report, not a crash: as PID 1 the boot must go on
+// to its final action either way.
+func TestRunWithoutManifest(t *testing.T) {
+	dir := t.TempDir()
+	var o options
+	fs := newFlagSet(&o)
+	jsonFile := filepath.Join(dir, "r.json")
+	if err := fs.Parse([]string{"--root", dir, "--json", jsonFile}); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if run(o, &out, &errb) {
+		t.Fatal("run passed without a manifest")
+	}
+	if !strings.Contains(out.String(), "FAIL manifest: read manifest") ||
+		!strings.Contains(out.String(), "dtheap-check: verdict FAIL (1 checks, 1 failed, 0 skipped)") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	var rep struct{ Verdict string }
+	b, err := os.ReadFile(jsonFile)
+	if err != nil || json.Unmarshal(b, &rep) != nil || rep.Verdict != "FAIL" {
+		t.Errorf("JSON report %s: %v", b, err)
+	}
+}
+
+func TestRunJSONToStdout(t *testing.T) {
+	var o options
+	fs := newFlagSet(&o)
+	if err := fs.Parse([]string{"--root", t.TempDir(), "--json", "-"}); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	run(o, &out, &errb)
+	var rep map[string]any
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Errorf("stdout is not pure JSON: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(errb.String(), "dtheap-check: verdict FAIL") {
+		t.Errorf("human text should move to stderr, got %q", errb.String())
+	}
+}
