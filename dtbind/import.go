@@ -1,0 +1,483 @@
+package dtbind
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/dtheap/dtheap/internal/size"
+	"github.com/dtheap/dtheap/plan"
+	"github.com/u-root/u-root/pkg/dt"
+)
+
+// ImportOptions fill in what a devicetree does not say.
+type ImportOptions struct {
+	Board  string       // board name; default: from the root compatible
+	Source string       // input file name, for the description
+	Arch   string       // arm64 | arm | riscv64; default: guessed from the CPUs and cells
+	Kernel *plan.Kernel // kernel facts; default 6.1, 4 KiB pages, no hugetlb, 16 CMA areas
+}
+
+// Board is a board description recovered from a devicetree, in the board file's terms.
+type Board struct {
+	Name, Description, Arch string
+	AddressCells, SizeCells int
+	Kernel                  plan.Kernel
+	Memory                  []plan.Bank
+	Pools                   []Pool // /reserved-memory children in tree order
+	// Notes are what the tree says that the board format cannot (written as YAML comments).
+	Notes []string
+}
+
+// Pool is one imported /reserved-memory child.
+type Pool struct {
+	Name        string
+	Label       string // "" when the tree has none (the board then derives one)
+	Node        string // node name in the tree
+	Kind        plan.Kind
+	Default     bool
+	Fixed       bool
+	Base, Size  uint64
+	Alignment   uint64
+	AllocRanges []plan.Range
+	Heap        string
+	Mapping     plan.Mapping
+	Devices     []string
+	Compatible  string // other than shared-dma-pool: kept as a comment only
+	Comment     string
+}
+
+// Import reads a flattened devicetree and describes its memory as a board: memory banks,
+// every /reserved-memory child (fixed or dynamic, kind inferred from its properties and the
+// dtheap,dma-heaps node if any) and the devices linked to them by memory-region.
+func Import(blob []byte, opts ImportOptions) (*Board, error) {
+	f, err := readFDT(blob)
+	if err != nil {
+		return nil, err
+	}
+	root := f.RootNode
+	b := &Board{}
+	if b.AddressCells, err = u32Prop(root, "#address-cells", 2); err != nil {
+		return nil, fmt.Errorf("root: %w", err)
+	}
+	if b.SizeCells, err = u32Prop(root, "#size-cells", 1); err != nil {
+		return nil, fmt.Errorf("root: %w", err)
+	}
+	if b.AddressCells < 1 || b.AddressCells > 2 || b.SizeCells < 1 || b.SizeCells > 2 {
+		return nil, fmt.Errorf("root #address-cells = <%d>, #size-cells = <%d>: only 1 or 2 are supported", b.AddressCells, b.SizeCells)
+	}
+	ac, sc := b.AddressCells, b.SizeCells
+	b.Name = opts.Board
+	if b.Name == "" {
+		b.Name = "imported"
+		if c, ok := root.LookProperty("compatible"); ok {
+			if l := stringList(c); len(l) > 0 && l[0] != "" {
+				b.Name = strings.NewReplacer(",", "-", " ", "-").Replace(l[0])
+			}
+		}
+	}
+	model := ""
+	if mp, ok := root.LookProperty("model"); ok {
+		model = strings.TrimRight(string(mp.Value), "\x00")
+	}
+	src := opts.Source
+	if src == "" {
+		src = "a devicetree"
+	}
+	b.Description = "imported from " + src
+	if model != "" {
+		b.Description = model + ", " + b.Description
+	}
+	b.Arch = opts.Arch
+	if b.Arch == "" {
+		b.Arch = guessArch(root, ac)
+	}
+	b.Kernel = plan.Kernel{Version: "6.1", PageSize: 4096, CMAAreas: 16}
+	if opts.Kernel != nil {
+		b.Kernel = *opts.Kernel
+	}
+	for _, e := range f.ReserveEntries {
+		b.Notes = append(b.Notes, fmt.Sprintf("/memreserve/ 0x%x %s is not carried over: describe it as firmware if it matters", e.Address, size.Human(e.Size)))
+	}
+
+	// Memory banks.
+	var banks []plan.Range
+	for _, c := range root.Children {
+		if t, ok := c.LookProperty("device_type"); !ok || strings.TrimRight(string(t.Value), "\x00") != "memory" {
+			continue
+		}
+		reg, ok := c.LookProperty("reg")
+		if !ok {
+			continue
+		}
+		ps, err := pairs(reg, ac, sc)
+		if err != nil {
+			return nil, fmt.Errorf("/%s: %w", c.Name, err)
+		}
+		for _, p := range ps {
+			if p[1] > 0 {
+				banks = append(banks, plan.Range{Base: p[0], Size: p[1]})
+			}
+		}
+	}
+	sort.Slice(banks, func(i, j int) bool { return banks[i].Base < banks[j].Base })
+	for i, r := range banks {
+		name := "dram"
+		if len(banks) > 1 {
+			name = fmt.Sprintf("dram%d", i)
+		}
+		b.Memory = append(b.Memory, plan.Bank{Name: name, Range: r})
+	}
+
+	// Labels, from /__symbols__ (path -> label).
+	labelOf := map[string]string{}
+	if sym, ok := root.LookupChildByName("__symbols__"); ok {
+		for _, p := range sym.Properties {
+			path := strings.TrimRight(string(p.Value), "\x00")
+			if _, dup := labelOf[path]; !dup {
+				labelOf[path] = p.Name
+			}
+		}
+	}
+
+	rm, ok := root.LookupChildByName("reserved-memory")
+	if !ok {
+		b.Notes = append(b.Notes, "the tree has no /reserved-memory")
+		return b, nil
+	}
+	if rac, _ := u32Prop(rm, "#address-cells", -1); rac != ac {
+		b.Notes = append(b.Notes, fmt.Sprintf("/reserved-memory #address-cells = <%d> differs from the root's <%d>: Linux ignores every region of this tree", rac, ac))
+	}
+	if rsc, _ := u32Prop(rm, "#size-cells", -1); rsc != sc {
+		b.Notes = append(b.Notes, fmt.Sprintf("/reserved-memory #size-cells = <%d> differs from the root's <%d>: Linux ignores every region of this tree", rsc, sc))
+	}
+
+	// The heap node, if any, says which pools are heaps and of which kind.
+	type heapInfo struct {
+		name    string
+		kind    plan.Kind
+		mapping plan.Mapping
+	}
+	heapOf := map[uint32]heapInfo{}
+	root.Walk(func(n *dt.Node) error {
+		c, ok := n.LookProperty("compatible")
+		if !ok || !contains(stringList(c), HeapCompatible) {
+			return nil
+		}
+		mr, ok := n.LookProperty("memory-region")
+		if !ok {
+			return nil
+		}
+		phs, err := cells(mr)
+		if err != nil {
+			b.Notes = append(b.Notes, fmt.Sprintf("heap node %s: %v", n.Name, err))
+			return nil
+		}
+		get := func(name string) []string {
+			if p, ok := n.LookProperty(name); ok {
+				return stringList(p)
+			}
+			return nil
+		}
+		names, kinds, maps := get(propHeapNames), get(propHeapKinds), get(propHeapMappings)
+		for i, ph := range phs {
+			h := heapInfo{}
+			if i < len(names) {
+				h.name = names[i]
+			}
+			if i < len(kinds) {
+				h.kind = plan.Kind(kinds[i])
+			}
+			if i < len(maps) {
+				h.mapping = plan.Mapping(maps[i])
+			}
+			heapOf[ph] = h
+		}
+		return nil
+	})
+
+	byPhandle := map[uint32]int{} // index into b.Pools
+	used := map[string]bool{}
+	for _, c := range rm.Children {
+		pool, err := importRegion(c, ac, sc)
+		if err != nil {
+			b.Notes = append(b.Notes, fmt.Sprintf("/reserved-memory/%s skipped: %v", c.Name, err))
+			continue
+		}
+		if used[pool.Name] {
+			pool.Name = strings.ReplaceAll(c.Name, "@", "-")
+		}
+		used[pool.Name] = true
+		if l, ok := labelOf["/reserved-memory/"+c.Name]; ok && l != DeriveLabel(pool.Name) {
+			pool.Label = l
+		}
+		if h, ok := heapOf[phandleOf(c)]; ok && phandleOf(c) != 0 {
+			pool.Heap = h.name
+			switch {
+			case pool.Kind == plan.KindCMA:
+				// Reusable: a CMA heap whatever the list says.
+			case h.kind == plan.KindUnmapped:
+				pool.Kind = plan.KindUnmapped
+			default:
+				pool.Kind = plan.KindCarveout
+				pool.Mapping = h.mapping
+			}
+		}
+		b.Pools = append(b.Pools, *pool)
+		if ph := phandleOf(c); ph != 0 {
+			byPhandle[ph] = len(b.Pools) - 1
+		}
+	}
+
+	// Consumers: every other node with memory-region.
+	walkPaths(root, "/", func(n *dt.Node, path string) {
+		if strings.HasPrefix(path, "/reserved-memory") || strings.HasPrefix(path, "/__") {
+			return
+		}
+		if c, ok := n.LookProperty("compatible"); ok && contains(stringList(c), HeapCompatible) {
+			return
+		}
+		mr, ok := n.LookProperty("memory-region")
+		if !ok {
+			return
+		}
+		phs, err := cells(mr)
+		if err != nil {
+			b.Notes = append(b.Notes, fmt.Sprintf("%s: %v", path, err))
+			return
+		}
+		ref := path
+		if l, ok := labelOf[path]; ok {
+			ref = "&" + l
+		}
+		for _, ph := range phs {
+			if i, ok := byPhandle[ph]; ok {
+				p := &b.Pools[i]
+				if !contains(p.Devices, ref) {
+					p.Devices = append(p.Devices, ref)
+				}
+			} else {
+				b.Notes = append(b.Notes, fmt.Sprintf("%s: memory-region phandle 0x%x is not a /reserved-memory child", path, ph))
+			}
+		}
+	})
+	return b, nil
+}
+
+func importRegion(c *dt.Node, ac, sc int) (*Pool, error) {
+	p := &Pool{Name: baseName(c.Name), Node: c.Name}
+	if p.Name == "" {
+		return nil, fmt.Errorf("empty node name")
+	}
+	_, noMap := c.LookProperty("no-map")
+	_, reusable := c.LookProperty("reusable")
+	_, def := c.LookProperty("linux,cma-default")
+	if st, ok := c.LookProperty("status"); ok && !strings.HasPrefix(string(st.Value), "ok") {
+		return nil, fmt.Errorf("status %q", strings.TrimRight(string(st.Value), "\x00"))
+	}
+	compat := ""
+	shared := false
+	if cp, ok := c.LookProperty("compatible"); ok {
+		l := stringList(cp)
+		shared = contains(l, "shared-dma-pool")
+		if !shared && len(l) > 0 {
+			compat = l[0]
+		}
+	}
+	p.Compatible = compat
+	switch {
+	case noMap && reusable:
+		return nil, fmt.Errorf("no-map and reusable together: the kernel refuses this region")
+	case reusable && shared:
+		p.Kind, p.Default = plan.KindCMA, def
+	case reusable:
+		return nil, fmt.Errorf("reusable without compatible = \"shared-dma-pool\": not a CMA pool the board format can describe")
+	case noMap:
+		p.Kind = plan.KindReserved
+	default:
+		p.Kind = plan.KindReserved
+		p.Comment = "mapped in the tree (no no-map); dtheap writes reserved regions with no-map"
+	}
+	if reg, ok := c.LookProperty("reg"); ok {
+		ps, err := pairs(reg, ac, sc)
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) != 1 {
+			return nil, fmt.Errorf("reg has %d entries; the board format describes one range per region", len(ps))
+		}
+		p.Fixed, p.Base, p.Size = true, ps[0][0], ps[0][1]
+		return p, nil
+	}
+	sz, ok := c.LookProperty("size")
+	if !ok {
+		return nil, fmt.Errorf("neither reg nor size")
+	}
+	cs, err := cells(sz)
+	if err != nil || len(cs) != sc {
+		return nil, fmt.Errorf("size is not %d cell(s)", sc)
+	}
+	if p.Size, err = joinCells(cs); err != nil {
+		return nil, err
+	}
+	if al, ok := c.LookProperty("alignment"); ok {
+		cs, err := cells(al)
+		if err != nil || len(cs) != ac {
+			return nil, fmt.Errorf("alignment is not %d cell(s)", ac)
+		}
+		if p.Alignment, err = joinCells(cs); err != nil {
+			return nil, err
+		}
+	}
+	if ar, ok := c.LookProperty("alloc-ranges"); ok {
+		ps, err := pairs(ar, ac, sc)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range ps {
+			p.AllocRanges = append(p.AllocRanges, plan.Range{Base: r[0], Size: r[1]})
+		}
+	}
+	return p, nil
+}
+
+func guessArch(root *dt.Node, ac int) string {
+	arch := ""
+	root.Walk(func(n *dt.Node) error {
+		if arch != "" {
+			return nil
+		}
+		if t, ok := n.LookProperty("device_type"); ok && strings.TrimRight(string(t.Value), "\x00") == "cpu" {
+			if c, ok := n.LookProperty("compatible"); ok {
+				for _, s := range stringList(c) {
+					if strings.HasPrefix(s, "riscv") {
+						arch = "riscv64"
+					}
+				}
+			}
+			if arch == "" {
+				arch = "arm64"
+				if ac == 1 {
+					arch = "arm"
+				}
+			}
+		}
+		return nil
+	})
+	if arch == "" {
+		arch = "arm64"
+	}
+	return arch
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// YAML writes the board in the board file format, one flow mapping per bank and pool.
+func (b *Board) YAML() []byte {
+	var w bytes.Buffer
+	w.WriteString("# yaml-language-server: $schema=../schemas/board.schema.json\n")
+	w.WriteString("# Generated by dtheap import: check the kernel block, it is not in the devicetree.\n")
+	for _, n := range b.Notes {
+		fmt.Fprintf(&w, "# note: %s\n", n)
+	}
+	fmt.Fprintf(&w, "board: %s\n", yq(b.Name))
+	fmt.Fprintf(&w, "description: %s\n", yq(b.Description))
+	fmt.Fprintf(&w, "arch: %s\n", yq(b.Arch))
+	fmt.Fprintf(&w, "address-cells: %d\nsize-cells: %d\n", b.AddressCells, b.SizeCells)
+	k := b.Kernel
+	fmt.Fprintf(&w, "kernel: {version: %s, page-size: %s, hugetlb: %t, cma-areas: %d}\n",
+		strconv.Quote(k.Version), size.Compact(k.PageSize), k.Hugetlb, k.CMAAreas)
+	w.WriteString("memory:\n")
+	for _, m := range b.Memory {
+		fmt.Fprintf(&w, "  - {name: %s, base: 0x%x, size: %s}\n", yq(m.Name), m.Base, size.Compact(m.Size))
+	}
+	if len(b.Pools) == 0 {
+		w.WriteString("pools: []\n")
+		return w.Bytes()
+	}
+	w.WriteString("pools:\n")
+	for _, p := range b.Pools {
+		var kv []string
+		kv = append(kv, "name: "+yq(p.Name))
+		if p.Label != "" {
+			kv = append(kv, "label: "+yq(p.Label))
+		}
+		kv = append(kv, "kind: "+string(p.Kind))
+		if p.Default {
+			kv = append(kv, "default: true")
+		}
+		if p.Fixed {
+			kv = append(kv, fmt.Sprintf("base: 0x%x", p.Base))
+		}
+		kv = append(kv, "size: "+size.Compact(p.Size))
+		if p.Alignment != 0 {
+			kv = append(kv, "alignment: "+size.Compact(p.Alignment))
+		}
+		if len(p.AllocRanges) > 0 {
+			var rs []string
+			for _, r := range p.AllocRanges {
+				rs = append(rs, fmt.Sprintf("{base: 0x%x, size: %s}", r.Base, size.Compact(r.Size)))
+			}
+			kv = append(kv, "alloc-ranges: ["+strings.Join(rs, ", ")+"]")
+		}
+		if p.Heap != "" {
+			kv = append(kv, "heap: "+yq(p.Heap))
+		}
+		if p.Kind == plan.KindCarveout && p.Mapping != "" {
+			kv = append(kv, "mapping: "+string(p.Mapping))
+		}
+		if len(p.Devices) > 0 {
+			var ds []string
+			for _, d := range p.Devices {
+				ds = append(ds, yq(d))
+			}
+			kv = append(kv, "devices: ["+strings.Join(ds, ", ")+"]")
+		}
+		line := "  - {" + strings.Join(kv, ", ") + "}"
+		var cm []string
+		if p.Fixed && p.Node != fmt.Sprintf("%s@%x", p.Name, p.Base) {
+			cm = append(cm, "node "+p.Node+" in the tree")
+		}
+		if p.Compatible != "" {
+			cm = append(cm, "compatible "+strconv.Quote(p.Compatible)+" in the tree")
+		}
+		if p.Comment != "" {
+			cm = append(cm, p.Comment)
+		}
+		if len(cm) > 0 {
+			line += "  # " + strings.Join(cm, "; ")
+		}
+		w.WriteString(line + "\n")
+	}
+	return w.Bytes()
+}
+
+// yq writes a YAML scalar, quoting anything that is not a plain word: names such as
+// "linux,cma" would otherwise split inside a flow mapping, and "&gpu" would be an anchor.
+func yq(s string) string {
+	plain := s != ""
+	for i, c := range s {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' && i > 0 || c == '_' || c == '-' && i > 0 || c == '.' && i > 0 || c == '@' && i > 0 || c == '/' && i > 0
+		if !ok {
+			plain = false
+			break
+		}
+	}
+	switch strings.ToLower(s) {
+	case "true", "false", "yes", "no", "on", "off", "null", "y", "n", "~":
+		plain = false
+	}
+	if plain {
+		return s
+	}
+	return strconv.Quote(s)
+}
