@@ -80,6 +80,7 @@ type Kernel struct {
 	CMAAlignment   uint64 `json:"cma_alignment"` // PAGE_SIZE << pageblock_order
 	CMAAreas       int    `json:"cma_areas"`     // CONFIG_CMA_AREAS
 	CMASlots       int    `json:"cma_slots"`     // MAX_CMA_AREAS for this version
+	CMAEnabled     bool   `json:"cma_enabled"`     // CONFIG_CMA and DMA_CMA
 	Cmdline        string `json:"cmdline,omitempty"`
 	// DefaultCMAHeap is the name the kernel gives the heap over the default CMA area, "" if
 	// this kernel (or board) has none.
@@ -125,6 +126,15 @@ type Region struct {
 	// Padding is the memory between the region's end and the free space it was cut from that
 	// alignment left unused (dynamic regions only).
 	Padding uint64 `json:"padding,omitempty"`
+	// Failure says why a dynamic region could not be placed: "" when placed.
+	Failure string `json:"failure,omitempty"`
+	// LargestHole is, for an unplaced region, the largest free hole it could have used.
+	LargestHole uint64 `json:"largest_hole,omitempty"`
+	// AtZero marks an unplaced region that would fit only at address 0, which the kernel
+	// never hands out (memblock skips the first page; base 0 means failure).
+	AtZero bool `json:"at_zero,omitempty"`
+	// Dropped marks a region beyond the kernel's MAX_RESERVED_REGIONS: never saved.
+	Dropped bool `json:"dropped,omitempty"`
 
 	Heap    *Heap    `json:"-"`
 	Devices []string `json:"devices,omitempty"` // consumer device refs (&label or /path)

@@ -1,0 +1,118 @@
+// Package board loads a board file: YAML with a position for every value, checked against the
+// board JSON Schema, with `extends:` resolved into one typed Board. It knows the format, not
+// the kernel's rules: those live in package validate, placement in package plan.
+package board
+
+import "github.com/dtheap/dtheap/diag"
+
+// Board is a loaded, merged board description.
+type Board struct {
+	Name         string
+	Description  string
+	Arch         string
+	AddressCells int
+	SizeCells    int
+	Kernel       Kernel
+	Memory       []Bank
+	Zones        []Zone
+	Firmware     []Firmware
+	Pools        []Pool
+	// Files lists the board file first, then each file it extends.
+	Files []string
+	// Pos holds the position of each top-level key's value ("board", "arch", ...).
+	Pos map[string]diag.Pos
+}
+
+// Kernel holds the kernel facts that change the rules.
+type Kernel struct {
+	Version        string // "6.1"
+	PageSize       uint64
+	Hugetlb        bool
+	PageblockOrder int // -1: derive from page size and hugetlb
+	// MaxOrder is the buddy allocator's MAX_ORDER as 6.1 counts it (orders 0..MaxOrder-1);
+	// 0: the architecture's default for the page size.
+	MaxOrder int
+	CMAAreas       int
+	CMA            bool // CONFIG_CMA (and DMA_CMA)
+	Cmdline        string
+	// From names where the facts came from: the board file or a kernel .config.
+	From string
+	Pos  map[string]diag.Pos
+}
+
+// Bank is a DRAM bank.
+type Bank struct {
+	Name       string
+	Base, Size uint64
+	Pos        diag.Pos
+	Fields     map[string]diag.Pos
+}
+
+// Zone is a memory zone limit.
+type Zone struct {
+	Name    string
+	Limit   uint64
+	Default bool // not written in the board: the architecture's default
+	Pos     diag.Pos
+	Fields  map[string]diag.Pos
+}
+
+// Firmware is a region owned by firmware or the boot loader.
+type Firmware struct {
+	Name       string
+	Label      string
+	Base, Size uint64
+	Emit       bool
+	Silence    []string
+	Pos        diag.Pos
+	Fields     map[string]diag.Pos
+}
+
+// Range is an alloc-ranges entry.
+type Range struct {
+	Base, Size uint64
+	Pos        diag.Pos
+}
+
+// Device is a consumer of a pool.
+type Device struct {
+	Node    string // "&label" or "/path"
+	DMABits int    // 0: unknown
+	Pos     diag.Pos
+}
+
+// Pool is a reserved-memory pool.
+type Pool struct {
+	Name        string
+	Label       string
+	Kind        string // cma, carveout, unmapped, reserved
+	Default     bool
+	Fixed       bool
+	Base, Size  uint64
+	Alignment   uint64
+	AllocRanges []Range
+	Heap        string
+	Mapping     string // cached, writecombine ("" = not given)
+	Compatible  string // reserved pools only
+	NoMap       bool   // reserved pools: default true; carveout/unmapped always; cma never
+	Devices     []Device
+	Silence     []string
+	Pos         diag.Pos
+	Fields      map[string]diag.Pos
+}
+
+// Field returns the position of a field if it was written, else the entry's position.
+func (p *Pool) Field(name string) diag.Pos { return field(p.Fields, name, p.Pos) }
+
+// Field returns the position of a field if it was written, else the entry's position.
+func (f *Firmware) Field(name string) diag.Pos { return field(f.Fields, name, f.Pos) }
+
+// Field returns the position of a field if it was written, else the entry's position.
+func (b *Bank) Field(name string) diag.Pos { return field(b.Fields, name, b.Pos) }
+
+func field(m map[string]diag.Pos, name string, def diag.Pos) diag.Pos {
+	if p, ok := m[name]; ok {
+		return p
+	}
+	return def
+}

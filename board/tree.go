@@ -1,0 +1,214 @@
+package board
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/dtheap/dtheap/diag"
+)
+
+// value is a YAML value with the position of every part, so that every finding can point at
+// the line and column (and file, across extends) a value came from.
+type value struct {
+	kind   valueKind
+	pos    diag.Pos // the value itself
+	keyPos diag.Pos // its key, when it is a mapping entry
+	tag    string   // YAML tag of a scalar: !!str, !!int, !!bool, !!float, !!null
+	text   string
+	keys   []string // mapping keys in file order
+	fields map[string]*value
+	items  []*value
+}
+
+type valueKind int
+
+const (
+	scalarValue valueKind = iota
+	mapValue
+	listValue
+)
+
+// maxNodes bounds the number of values built from one file, aliases included, so that an
+// alias bomb is an error, not an out-of-memory.
+const maxNodes = 1 << 20
+
+var intLikeRE = regexp.MustCompile(`^[0-9_]+$`)
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseYAML parses a file into a value tree. Syntax errors, duplicate keys and alias bombs are
+// findings with positions.
+func parseYAML(file string, data []byte) (*value, diag.List) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, diag.List{yamlError(file, err)}
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, diag.List{{Pos: diag.Pos{File: file, Line: 1, Col: 1}, Severity: diag.Error, Rule: "syntax",
+			Message: "the file is empty", Hint: "start from a board in boards/, e.g. boards/qemu-virt-arm64.yaml"}}
+	}
+	b := &treeBuilder{file: file}
+	v := b.build(doc.Content[0], 0)
+	return v, b.errs
+}
+
+func yamlError(file string, err error) diag.Finding {
+	msg := err.Error()
+	f := diag.Finding{Pos: diag.Pos{File: file}, Severity: diag.Error, Rule: "syntax", Message: msg}
+	if te, ok := err.(*yaml.TypeError); ok && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		f.Pos.Line, _ = strconv.Atoi(m[1])
+		f.Message = "YAML syntax: " + m[2]
+	} else {
+		f.Message = "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")
+	}
+	if strings.Contains(msg, "found character that cannot start any token") {
+		f.Hint = "YAML forbids tabs for indentation: indent with spaces"
+	}
+	return f
+}
+
+type treeBuilder struct {
+	file  string
+	nodes int
+	errs  diag.List
+}
+
+func (b *treeBuilder) pos(n *yaml.Node) diag.Pos {
+	return diag.Pos{File: b.file, Line: n.Line, Col: n.Column}
+}
+
+func (b *treeBuilder) build(n *yaml.Node, depth int) *value {
+	b.nodes++
+	if b.nodes > maxNodes || depth > 100 {
+		if b.nodes == maxNodes+1 || depth == 101 {
+			b.errs = append(b.errs, diag.Finding{Pos: b.pos(n), Severity: diag.Error, Rule: "syntax",
+				Message: "document too large or too deeply nested (aliases expand to more than a million values?)",
+				Hint:    "a board file needs no aliases that expand recursively"})
+		}
+		return &value{kind: scalarValue, tag: "!!null", pos: b.pos(n)}
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		v := b.build(n.Alias, depth+1)
+		cp := *v
+		cp.pos = b.pos(n)
+		return &cp
+	case yaml.MappingNode:
+		v := &value{kind: mapValue, pos: b.pos(n), fields: map[string]*value{}}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+				b.errs = append(b.errs, diag.Finding{Pos: b.pos(k), Severity: diag.Error, Rule: "syntax",
+					Message: "YAML merge keys (<<) are not supported", Hint: "use extends: for a base file, or write the keys out"})
+				continue
+			}
+			if k.Kind != yaml.ScalarNode {
+				b.errs = append(b.errs, diag.Finding{Pos: b.pos(k), Severity: diag.Error, Rule: "syntax",
+					Message: "mapping keys must be plain strings"})
+				continue
+			}
+			if prev, dup := v.fields[k.Value]; dup {
+				b.errs = append(b.errs, diag.Finding{Pos: b.pos(k), Severity: diag.Error, Rule: "syntax",
+					Message: fmt.Sprintf("duplicate key %q (first at line %d)", k.Value, prev.keyPos.Line),
+					Hint:    "remove one of them", Related: []diag.Pos{prev.keyPos}})
+				continue
+			}
+			child := b.build(val, depth+1)
+			child.keyPos = b.pos(k)
+			v.keys = append(v.keys, k.Value)
+			v.fields[k.Value] = child
+		}
+		return v
+	case yaml.SequenceNode:
+		v := &value{kind: listValue, pos: b.pos(n)}
+		for _, c := range n.Content {
+			v.items = append(v.items, b.build(c, depth+1))
+		}
+		return v
+	case yaml.DocumentNode:
+		if len(n.Content) > 0 {
+			return b.build(n.Content[0], depth+1)
+		}
+	}
+	return &value{kind: scalarValue, pos: b.pos(n), tag: n.ShortTag(), text: n.Value}
+}
+
+// get returns a mapping's field or nil.
+func (v *value) get(key string) *value {
+	if v == nil || v.kind != mapValue {
+		return nil
+	}
+	return v.fields[key]
+}
+
+// toJSON converts the tree into plain JSON values for schema validation, recording where each
+// JSON pointer location came from.
+func (v *value) toJSON(ptr string, where map[string]*value) any {
+	where[ptr] = v
+	switch v.kind {
+	case mapValue:
+		m := make(map[string]any, len(v.keys))
+		for _, k := range v.keys {
+			m[k] = v.fields[k].toJSON(ptr+"/"+escapePtr(k), where)
+		}
+		return m
+	case listValue:
+		l := make([]any, len(v.items))
+		for i, it := range v.items {
+			l[i] = it.toJSON(fmt.Sprintf("%s/%d", ptr, i), where)
+		}
+		return l
+	}
+	switch v.tag {
+	case "!!int":
+		if n, ok := parseYAMLInt(v.text); ok {
+			return json.Number(strconv.FormatUint(n, 10))
+		}
+		// Negative or out of range: keep it a number the schema refuses (minimum 0).
+		return json.Number("-1")
+	case "!!float":
+		if _, ok := parseYAMLInt(v.text); !ok && intLikeRE.MatchString(v.text) {
+			// An integer too large for 64 bits: let the decoder say so precisely.
+			return v.text
+		}
+		if _, err := strconv.ParseFloat(v.text, 64); err == nil {
+			return json.Number(v.text)
+		}
+		return v.text
+	case "!!bool":
+		return strings.EqualFold(v.text, "true")
+	case "!!null":
+		return nil
+	}
+	return v.text
+}
+
+func escapePtr(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// parseYAMLInt reads a non-negative YAML 1.2 integer (decimal, 0x, 0o, 0b, with _ separators).
+func parseYAMLInt(s string) (uint64, bool) {
+	s = strings.ReplaceAll(s, "_", "")
+	base := 10
+	switch {
+	case strings.HasPrefix(s, "0x"), strings.HasPrefix(s, "0X"):
+		base, s = 16, s[2:]
+	case strings.HasPrefix(s, "0o"):
+		base, s = 8, s[2:]
+	case strings.HasPrefix(s, "0b"):
+		base, s = 2, s[2:]
+	case strings.HasPrefix(s, "+"):
+		s = s[1:]
+	}
+	n, err := strconv.ParseUint(s, base, 64)
+	return n, err == nil
+}

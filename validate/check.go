@@ -1,0 +1,450 @@
+package validate
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/dtheap/dtheap/board"
+	"github.com/dtheap/dtheap/diag"
+	"github.com/dtheap/dtheap/internal/size"
+	"github.com/dtheap/dtheap/plan"
+)
+
+// Options select which findings are reported.
+type Options struct {
+	Disable []string // rule IDs not to report at all
+	Werror  bool     // warnings become errors
+	Verbose bool     // include info-level findings about predictions
+}
+
+// maxHeaps is the DMA-BUF heap core's limit on heaps (6.1 NUM_HEAP_MINORS).
+const maxHeaps = 128
+
+// checker collects findings for one board.
+type checker struct {
+	b      *board.Board
+	p      *plan.Plan
+	out    diag.List
+	fields map[string]func(string) diag.Pos // region name -> field position
+	silent map[string]map[string]bool       // region name -> silenced rule IDs
+}
+
+// Check runs every rule over a planned board and returns the findings, sorted, with silenced
+// and disabled rules removed. It also stores them in p.Findings.
+func Check(b *board.Board, p *plan.Plan, opts Options) diag.List {
+	c := &checker{b: b, p: p, fields: map[string]func(string) diag.Pos{}, silent: map[string]map[string]bool{}}
+	for i := range b.Firmware {
+		f := &b.Firmware[i]
+		c.fields[f.Name] = f.Field
+		c.silence(f.Name, f.Silence)
+	}
+	for i := range b.Pools {
+		pl := &b.Pools[i]
+		c.fields[pl.Name] = pl.Field
+		c.silence(pl.Name, pl.Silence)
+	}
+	c.memory()
+	c.names()
+	c.regions()
+	c.overlaps()
+	c.placement()
+	c.cma()
+	c.heaps()
+	c.devices()
+	c.kernel()
+
+	disabled := map[string]bool{}
+	for _, d := range opts.Disable {
+		disabled[d] = true
+	}
+	var out diag.List
+	for _, f := range c.out {
+		if disabled[f.Rule] || (f.Severity == diag.Info && !opts.Verbose && f.Rule == "predicted-placement") {
+			continue
+		}
+		if opts.Werror && f.Severity == diag.Warning {
+			f.Severity = diag.Error
+		}
+		out = append(out, f)
+	}
+	out.Sort()
+	p.Findings = out
+	return out
+}
+
+func (c *checker) silence(name string, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	m := map[string]bool{}
+	for _, id := range ids {
+		m[id] = true
+	}
+	c.silent[name] = m
+}
+
+// report adds a finding for a rule about a region (name may be "").
+func (c *checker) report(rule, region string, pos diag.Pos, hint string, format string, args ...any) {
+	r, ok := Lookup(rule)
+	if !ok {
+		panic("validate: unknown rule " + rule) // a programming error, caught by the catalog test
+	}
+	if region != "" && c.silent[region][rule] {
+		return
+	}
+	c.out = append(c.out, diag.Finding{Pos: pos, Severity: r.Severity, Rule: rule,
+		Message: fmt.Sprintf(format, args...), Hint: hint})
+}
+
+func (c *checker) pos(region, field string) diag.Pos {
+	if f := c.fields[region]; f != nil {
+		return f(field)
+	}
+	return diag.Pos{}
+}
+
+func span(r plan.Range) string {
+	return fmt.Sprintf("0x%x-0x%x (%s)", r.Base, r.End(), size.Approx(r.Size))
+}
+
+func (c *checker) memory() {
+	for i := range c.b.Memory {
+		for j := i + 1; j < len(c.b.Memory); j++ {
+			a, b := c.b.Memory[i], c.b.Memory[j]
+			ra, rb := plan.Range{Base: a.Base, Size: a.Size}, plan.Range{Base: b.Base, Size: b.Size}
+			if ra.Overlaps(rb) {
+				c.report("memory-overlap", "", b.Pos, "fix the banks' base and size", "memory bank %q %s overlaps bank %q %s", b.Name, span(rb), a.Name, span(ra))
+			}
+		}
+		m := c.b.Memory[i]
+		c.cellFit("", m.Field("base"), m.Base, c.b.AddressCells, "base of memory bank "+m.Name)
+		c.cellFit("", m.Field("size"), m.Size, c.b.SizeCells, "size of memory bank "+m.Name)
+	}
+}
+
+func (c *checker) cellFit(region string, pos diag.Pos, v uint64, cells int, what string) {
+	if cells == 1 && v > 0xffffffff {
+		c.report("cells", region, pos, "set address-cells/size-cells: 2 at the top of the board", "%s 0x%x does not fit in one 32-bit cell", what, v)
+	}
+}
+
+func (c *checker) names() {
+	seen := map[string]*plan.Region{}
+	labels := map[string]*plan.Region{}
+	for _, r := range c.p.Regions {
+		if prev := seen[r.Name]; prev != nil {
+			c.report("duplicate-name", r.Name, r.Pos, "rename one of them", "region name %q is also used at %s", r.Name, prev.Pos)
+		} else {
+			seen[r.Name] = r
+		}
+		if prev := labels[r.Label]; prev != nil && seen[r.Name] != prev {
+			c.report("duplicate-name", r.Name, c.pos(r.Name, "label"), "give one of them its own label:", "label %q of %q is also the label of %q", r.Label, r.Name, prev.Name)
+		} else {
+			labels[r.Label] = r
+		}
+	}
+}
+
+func (c *checker) inDRAM(r plan.Range) bool {
+	for _, m := range c.p.Memory {
+		if m.Range.Contains(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *checker) regions() {
+	ps := c.p.Kernel.PageSize
+	for i, r := range c.p.Regions {
+		what := "pool"
+		if r.Kind == plan.KindFirmware {
+			what = "firmware region"
+		}
+		if r.Size == 0 {
+			c.report("zero-size", r.Name, c.pos(r.Name, "size"), "give it a size, or remove it", "%s %q has size 0", what, r.Name)
+			continue
+		}
+		if r.Fixed {
+			c.cellFit(r.Name, c.pos(r.Name, "base"), r.Base, c.p.AddressCells, "base of "+r.Name)
+			c.cellFit(r.Name, c.pos(r.Name, "size"), r.Size, c.p.SizeCells, "size of "+r.Name)
+			if !c.inDRAM(r.Range) {
+				hint := "check base and size against the memory banks"
+				if r.Kind == plan.KindFirmware && !r.Emit {
+					hint = "if this region is really outside DRAM, remove it: it protects nothing"
+				}
+				c.report("outside-dram", r.Name, c.pos(r.Name, "base"), hint, "%s %q at %s is not inside any DRAM bank (%s)", what, r.Name, span(r.Range), c.banks())
+			}
+			if r.Base%ps != 0 || r.Size%ps != 0 {
+				c.report("page-alignment", r.Name, c.pos(r.Name, "base"), fmt.Sprintf("use multiples of %s", size.Human(ps)), "%s %q at %s is not page aligned (page size %s)", what, r.Name, span(r.Range), size.Human(ps))
+			}
+			if r.IsPool() && (r.Alignment != 0 || len(r.AllocRanges) > 0) {
+				field := "alignment"
+				if r.Alignment == 0 {
+					field = "alloc-ranges"
+				}
+				c.report("fixed-ignores-dynamic", r.Name, c.pos(r.Name, field), "remove base: to let the kernel place it, or remove "+field+":", "pool %q has a fixed base, so the kernel ignores its %s", r.Name, field)
+			}
+		} else {
+			if r.Size%ps != 0 {
+				c.report("page-alignment", r.Name, c.pos(r.Name, "size"), fmt.Sprintf("use a multiple of %s", size.Human(ps)), "pool %q size %s is not a multiple of the page size %s", r.Name, size.Approx(r.Size), size.Human(ps))
+			}
+			c.cellFit(r.Name, c.pos(r.Name, "size"), r.Size, c.p.SizeCells, "size of "+r.Name)
+			c.cellFit(r.Name, c.pos(r.Name, "alignment"), r.Alignment, c.p.AddressCells, "alignment of "+r.Name)
+			bp := c.b.Pools[i-len(c.b.Firmware)]
+			for _, ar := range bp.AllocRanges {
+				rr := plan.Range{Base: ar.Base, Size: ar.Size}
+				c.cellFit(r.Name, ar.Pos, ar.Base, c.p.AddressCells, "alloc-ranges base")
+				c.cellFit(r.Name, ar.Pos, ar.Size, c.p.SizeCells, "alloc-ranges size")
+				if !c.inDRAM(rr) {
+					c.report("alloc-range-outside-dram", r.Name, ar.Pos, "keep alloc-ranges inside the memory banks", "alloc-ranges entry %s of pool %q is not inside any DRAM bank (%s)", span(rr), r.Name, c.banks())
+				}
+			}
+		}
+		if c.p.Arch == "arm" && r.Compat == "shared-dma-pool" && !r.Reuse && !r.NoMap {
+			c.report("arm-map-unsupported", r.Name, c.pos(r.Name, "no-map"), "remove no-map: false", "pool %q is a non-reusable shared-dma-pool without no-map, which 32-bit arm refuses", r.Name)
+		}
+	}
+	if n := c.emitted(); n > plan.MaxReservedRegions {
+		var first *plan.Region
+		for _, r := range c.p.Regions {
+			if r.Dropped {
+				first = r
+				break
+			}
+		}
+		c.report("too-many-regions", "", first.Pos, "merge regions or drop the ones the kernel need not know", "%d /reserved-memory children, the kernel keeps only %d: %q and every region after it are ignored", n, plan.MaxReservedRegions, first.Name)
+	}
+}
+
+func (c *checker) emitted() int {
+	n := 0
+	for _, r := range c.p.Regions {
+		if r.Emit {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *checker) banks() string {
+	var s []string
+	for _, m := range c.p.Memory {
+		s = append(s, fmt.Sprintf("%s 0x%x-0x%x", m.Name, m.Base, m.End()))
+	}
+	return "DRAM: " + strings.Join(s, ", ")
+}
+
+func (c *checker) overlaps() {
+	rs := c.p.Regions
+	for i := 0; i < len(rs); i++ {
+		for j := i + 1; j < len(rs); j++ {
+			a, b := rs[i], rs[j]
+			if !a.Placed || !b.Placed || !a.Overlaps(b.Range) {
+				continue
+			}
+			lo, hi := max(a.Base, b.Base), min(a.End(), b.End())
+			pos := b.Pos
+			if b.Fixed {
+				pos = c.pos(b.Name, "base")
+			}
+			hint := "move or shrink one of them"
+			if a.Kind == plan.KindFirmware || b.Kind == plan.KindFirmware {
+				hint = "firmware owns its region: move the pool"
+			}
+			if c.silent[a.Name]["overlap"] {
+				continue
+			}
+			c.report("overlap", b.Name, pos, hint, "%s %q %s overlaps %s %q %s: 0x%x-0x%x (%s) shared",
+				kindWord(b), b.Name, span(b.Range), kindWord(a), a.Name, span(a.Range), lo, hi, size.Approx(hi-lo))
+			c.out[len(c.out)-1].Related = []diag.Pos{a.Pos}
+		}
+	}
+}
+
+func kindWord(r *plan.Region) string {
+	if r.Kind == plan.KindFirmware {
+		return "firmware region"
+	}
+	return string(r.Kind) + " pool"
+}
+
+func (c *checker) placement() {
+	for _, r := range c.p.Regions {
+		if r.Fixed || r.Size == 0 || r.Dropped {
+			continue
+		}
+		if !r.Placed {
+			if r.AtZero {
+				c.report("dynamic-at-zero", r.Name, c.pos(r.Name, "size"), "give it an alloc-ranges entry that starts above the first page, or a fixed base", "pool %q (%s) fits only at address 0, which the kernel never allocates: the boot logs 'failed to allocate memory for node'", r.Name, size.Approx(r.Size))
+				continue
+			}
+			c.report("unplaceable", r.Name, c.pos(r.Name, "size"), fmt.Sprintf("shrink it to at most %s, or free memory", size.Approx(r.LargestHole)),
+				"pool %q (%s, alignment %s) fits nowhere: the largest free hole is %s", r.Name, size.Approx(r.Size), size.Human(r.EffectiveAlign), size.Approx(r.LargestHole))
+			continue
+		}
+		c.report("predicted-placement", r.Name, c.pos(r.Name, "size"), "", "pool %q is predicted at %s (allocated %d of %d dynamic pools)", r.Name, span(r.Range), r.AllocIndex+1, len(c.p.AllocOrder))
+	}
+}
+
+func (c *checker) cma() {
+	k := c.p.Kernel
+	var cmaPools, defaults []*plan.Region
+	for _, r := range c.p.Regions {
+		if r.Kind != plan.KindCMA {
+			if r.DefaultCMA || c.defaultSet(r.Name) {
+				c.report("default-not-cma", r.Name, c.pos(r.Name, "default"), "only kind: cma pools can be the default CMA area", "pool %q is kind %s but says default: true", r.Name, r.Kind)
+			}
+			continue
+		}
+		if !k.CMAEnabled {
+			c.report("cma-disabled", r.Name, c.pos(r.Name, "kind"), "enable CONFIG_CMA and CONFIG_DMA_CMA, or make the pool a carveout", "pool %q is a CMA pool but the kernel has no CMA", r.Name)
+			continue
+		}
+		cmaPools = append(cmaPools, r)
+		if r.DefaultCMA {
+			defaults = append(defaults, r)
+		}
+		if r.Placed && (r.Base%k.CMAAlignment != 0 || r.Size%k.CMAAlignment != 0) {
+			field, what := "size", fmt.Sprintf("size %s", size.Approx(r.Size))
+			if r.Base%k.CMAAlignment != 0 {
+				field, what = "base", fmt.Sprintf("base 0x%x", r.Base)
+			}
+			up := (r.Size + k.CMAAlignment - 1) / k.CMAAlignment * k.CMAAlignment
+			c.report("cma-alignment", r.Name, c.pos(r.Name, field), fmt.Sprintf("use a base and size that are multiples of %s (e.g. size %s)", size.Human(k.CMAAlignment), size.Human(up)),
+				"CMA pool %q: %s is not a multiple of the CMA alignment %s (page size %s, pageblock order %d)", r.Name, what, size.Human(k.CMAAlignment), size.Human(k.PageSize), k.PageblockOrder)
+		}
+		if r.Placed {
+			for _, z := range c.p.Zones {
+				if r.Base < z.Limit && r.End() > z.Limit {
+					c.report("cma-zone-crossing", r.Name, c.pos(r.Name, "base"), fmt.Sprintf("keep the pool wholly below or above 0x%x", z.Limit), "CMA pool %q %s crosses the %s zone limit at 0x%x", r.Name, span(r.Range), z.Name, z.Limit)
+				}
+			}
+		}
+	}
+	slots := k.CMASlots
+	used := len(cmaPools)
+	if hasCmdlineCMA(k.Cmdline) {
+		used++ // cma= makes its own area; a default node is then bypassed
+		if len(defaults) > 0 {
+			used--
+		}
+	}
+	if used > slots {
+		extra := cmaPools[len(cmaPools)-1]
+		if slots < len(cmaPools) {
+			extra = cmaPools[slots]
+		}
+		c.report("cma-slots", extra.Name, extra.Pos, fmt.Sprintf("raise CONFIG_CMA_AREAS to at least %d, or merge pools", cmaAreasFor(used, k.Version)),
+			"%d CMA areas but the kernel has %d slots (CONFIG_CMA_AREAS=%d): %q and later ones fail", used, slots, k.CMAAreas, extra.Name)
+	}
+	if len(defaults) > 1 {
+		for _, d := range defaults[1:] {
+			c.report("multiple-default-cma", d.Name, c.pos(d.Name, "default"), "keep default: true on one pool", "pool %q is a second default CMA pool (first: %q)", d.Name, defaults[0].Name)
+		}
+	}
+	if hasCmdlineCMA(k.Cmdline) && len(defaults) > 0 {
+		pos := c.b.Kernel.Pos["cmdline"]
+		c.report("cmdline-cma", defaults[0].Name, pos, "remove cma= from the command line to use the pool node", "the command line's cma= overrides the default CMA pool %q: the kernel bypasses the node", defaults[0].Name)
+	}
+}
+
+func (c *checker) defaultSet(name string) bool {
+	for _, p := range c.b.Pools {
+		if p.Name == name {
+			return p.Default
+		}
+	}
+	return false
+}
+
+func cmaAreasFor(n int, version string) int {
+	if !plan.VersionAtLeast(version, 6, 9) {
+		return n - 1
+	}
+	return n
+}
+
+var cmdlineCMA = regexp.MustCompile(`(^|\s)cma=`)
+
+func hasCmdlineCMA(cmdline string) bool { return cmdlineCMA.MatchString(cmdline) }
+
+func (c *checker) heaps() {
+	k := c.p.Kernel
+	kernelNames := map[string]string{"system": "the kernel's system heap"}
+	if k.DefaultCMAHeap != "" {
+		kernelNames[k.DefaultCMAHeap] = "the kernel's heap over the default CMA pool"
+	}
+	seen := map[string]*plan.Heap{}
+	n := 0
+	for _, h := range c.p.Heaps {
+		if h.Provider != "dtheap" {
+			n++
+			continue
+		}
+		n++
+		r := h.Region
+		switch {
+		case h.Name == "" || h.Name == "." || h.Name == ".." || strings.Contains(h.Name, "/"):
+			c.report("heap-name", r.Name, h.Pos, "name the heap after its memory, e.g. video@70000000", "heap name %q of pool %q cannot be a file in /dev/dma_heap", h.Name, r.Name)
+		case len(h.Name) > 64:
+			c.report("heap-name", r.Name, h.Pos, "shorten it", "heap name %q is longer than 64 characters", h.Name)
+		}
+		if why, bad := kernelNames[h.Name]; bad {
+			c.report("heap-name-kernel", r.Name, h.Pos, "pick another name", "heap name %q is taken by %s (kernel %s)", h.Name, why, k.Version)
+		}
+		if prev := seen[h.Name]; prev != nil {
+			c.report("heap-name-duplicate", r.Name, h.Pos, "give each heap its own name", "heap name %q is also used by pool %q", h.Name, prev.Pool)
+		} else {
+			seen[h.Name] = h
+		}
+		if r.Kind == plan.KindReserved {
+			c.report("heap-kind", r.Name, h.Pos, "make the pool kind: carveout, unmapped or cma", "pool %q is kind: reserved, which has no heap", r.Name)
+		}
+		if r.DefaultCMA && k.DefaultCMAHeap != "" {
+			c.report("heap-on-default-cma", r.Name, h.Pos, "remove heap: and use the kernel's heap "+k.DefaultCMAHeap, "the kernel already makes heap %q over the default CMA pool %q", k.DefaultCMAHeap, r.Name)
+		}
+	}
+	for _, p := range c.b.Pools {
+		if p.Mapping == "" {
+			continue
+		}
+		switch p.Kind {
+		case "unmapped":
+			c.report("mapping-unmapped", p.Name, p.Field("mapping"), "remove mapping:", "pool %q is unmapped: it is never CPU-mapped", p.Name)
+		case "carveout":
+			if p.Heap == "" {
+				c.report("heap-kind", p.Name, p.Field("mapping"), "add heap: NAME, or remove mapping:", "mapping: on pool %q, which is not a heap", p.Name)
+			}
+		default:
+			c.report("heap-kind", p.Name, p.Field("mapping"), "remove mapping:", "mapping: is only for carveout heaps, not kind: %s", p.Kind)
+		}
+	}
+	if n > maxHeaps {
+		c.report("heap-count", "", c.p.Heaps[maxHeaps].Pos, "expose fewer pools as heaps", "%d heaps, the DMA-BUF heap core allows %d (with the kernel's own)", n+1, maxHeaps)
+	}
+}
+
+func (c *checker) devices() {
+	for _, p := range c.b.Pools {
+		r := c.p.Region(p.Name)
+		for _, d := range p.Devices {
+			if d.DMABits == 0 || d.DMABits >= 64 || !r.Placed {
+				continue
+			}
+			limit := uint64(1) << d.DMABits
+			if r.End() > limit {
+				c.report("dma-limit", p.Name, d.Pos, fmt.Sprintf("place the pool below 0x%x (alloc-ranges or base)", limit),
+					"device %s can address %d bits (below 0x%x) but pool %q is at %s", d.Node, d.DMABits, limit, p.Name, span(r.Range))
+			}
+		}
+	}
+}
+
+func (c *checker) kernel() {
+	k := c.p.Kernel
+	if !plan.VersionAtLeast(k.Version, 6, 1) || plan.VersionAtLeast(k.Version, 6, 2) {
+		c.report("kernel-version", "", c.b.Kernel.Pos["version"], "", "kernel %s: placement is predicted with 6.1's algorithm (proven on 6.1 only)", k.Version)
+	}
+}

@@ -1,0 +1,75 @@
+// Package validate holds the rule catalog (stable IDs, severities, one-line docs, like dtc's
+// named checks) and checks a planned board against what Linux does at boot with reserved
+// memory and DMA-BUF heaps.
+package validate
+
+import (
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/dtheap/dtheap/diag"
+)
+
+// Rule is one named check.
+type Rule struct {
+	ID       string
+	Severity diag.Severity
+	Doc      string
+}
+
+// Rules is the catalog. IDs are stable: users silence them by name.
+var Rules = []Rule{
+	{"overlap", diag.Error, "two regions (pools or firmware) share memory: Linux prints OVERLAP DETECTED and uses both, silently corrupting each other"},
+	{"memory-overlap", diag.Error, "two DRAM banks overlap"},
+	{"outside-dram", diag.Error, "a fixed region lies wholly or partly outside every DRAM bank: 6.1 accepts a no-map one without a word and the memory is not there"},
+	{"alloc-range-outside-dram", diag.Error, "an alloc-ranges entry lies wholly or partly outside DRAM"},
+	{"unplaceable", diag.Error, "a dynamic pool fits nowhere the kernel may put it: the boot logs 'failed to allocate memory for node' and the pool is missing"},
+	{"dynamic-at-zero", diag.Error, "a dynamic pool fits only at physical address 0, which the kernel never allocates (memblock skips the first page; base 0 means failure)"},
+	{"cma-alignment", diag.Error, "a CMA pool's base or size is not a multiple of the CMA alignment (PAGE_SIZE << pageblock_order): 'incorrect alignment of CMA region' and the memory goes back to the kernel"},
+	{"cma-zone-crossing", diag.Error, "a CMA pool spans a memory zone limit: 'CMA area could not be activated' and its pages go back to the buddy allocator"},
+	{"cma-slots", diag.Error, "more CMA pools than the kernel has CMA slots (MAX_CMA_AREAS): the extra ones fail with 'Not enough slots for CMA reserved regions'"},
+	{"cma-disabled", diag.Error, "a cma pool on a kernel without CONFIG_CMA/CONFIG_DMA_CMA"},
+	{"too-many-regions", diag.Error, "more than 64 /reserved-memory children: 'not enough space for all defined regions', the rest are ignored"},
+	{"multiple-default-cma", diag.Error, "more than one default CMA pool: 6.1 creates both without a word and the last one wins"},
+	{"default-not-cma", diag.Error, "default: true on a pool that is not kind: cma"},
+	{"cmdline-cma", diag.Warning, "the kernel command line has cma=, which overrides the default CMA pool node ('bypass ... node, using cmdline CMA params instead')"},
+	{"arm-map-unsupported", diag.Error, "32-bit arm: a non-reusable shared-dma-pool must be no-map ('regions without no-map are not yet supported')"},
+	{"heap-name", diag.Error, "a heap name is empty, '.' or '..', contains '/', or is longer than the kernel's device name limit"},
+	{"heap-name-duplicate", diag.Error, "two heaps share a name: dma_heap_add refuses the second (EINVAL)"},
+	{"heap-name-kernel", diag.Error, "a heap name collides with a heap the kernel registers itself (system, or the default CMA heap)"},
+	{"heap-count", diag.Error, "more than 128 heaps: the DMA-BUF heap core refuses the rest"},
+	{"heap-kind", diag.Error, "a heap or mapping on a pool that cannot carry it (reserved pools have no heap; only carveout heaps choose a mapping)"},
+	{"heap-on-default-cma", diag.Warning, "a heap on the default CMA pool, over which the kernel already registers its own CMA heap"},
+	{"dma-limit", diag.Error, "a device that can address only N bits is given a pool that reaches above 2^N"},
+	{"page-alignment", diag.Error, "a region's base or size is not a multiple of the page size"},
+	{"zero-size", diag.Error, "a region of size 0: the kernel fails to reserve it"},
+	{"duplicate-name", diag.Error, "two regions share a name or a label: their devicetree nodes or labels collide"},
+	{"fixed-ignores-dynamic", diag.Warning, "a fixed pool (with base) also sets alignment or alloc-ranges, which the kernel ignores"},
+	{"cells", diag.Error, "an address or size does not fit in the root's #address-cells/#size-cells"},
+	{"kernel-version", diag.Info, "the kernel version is not 6.1: placement replays 6.1's algorithm, which later kernels changed"},
+	{"mapping-unmapped", diag.Error, "mapping: is set on an unmapped pool, which is never CPU-mapped"},
+	{"predicted-placement", diag.Info, "where the kernel is predicted to place a dynamic pool (shown with -v)"},
+}
+
+// Lookup returns the rule with that ID.
+func Lookup(id string) (Rule, bool) {
+	for _, r := range Rules {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Rule{}, false
+}
+
+// WriteCatalog prints the catalog as a table.
+func WriteCatalog(w io.Writer) error {
+	rs := append([]Rule(nil), Rules...)
+	sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
+	for _, r := range rs {
+		if _, err := fmt.Fprintf(w, "%-26s %-8s %s\n", r.ID, r.Severity, r.Doc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
