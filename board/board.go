@@ -32,9 +32,9 @@ type Kernel struct {
 	// MaxOrder is the buddy allocator's MAX_ORDER as 6.1 counts it (orders 0..MaxOrder-1);
 	// 0: the architecture's default for the page size.
 	MaxOrder int
-	CMAAreas       int
-	CMA            bool // CONFIG_CMA (and DMA_CMA)
-	Cmdline        string
+	CMAAreas int
+	CMA      bool // CONFIG_CMA (and DMA_CMA)
+	Cmdline  string
 	// From names where the facts came from: the board file or a kernel .config.
 	From string
 	Pos  map[string]diag.Pos

@@ -80,7 +80,7 @@ type Kernel struct {
 	CMAAlignment   uint64 `json:"cma_alignment"` // PAGE_SIZE << pageblock_order
 	CMAAreas       int    `json:"cma_areas"`     // CONFIG_CMA_AREAS
 	CMASlots       int    `json:"cma_slots"`     // MAX_CMA_AREAS for this version
-	CMAEnabled     bool   `json:"cma_enabled"`     // CONFIG_CMA and DMA_CMA
+	CMAEnabled     bool   `json:"cma_enabled"`   // CONFIG_CMA and DMA_CMA
 	Cmdline        string `json:"cmdline,omitempty"`
 	// DefaultCMAHeap is the name the kernel gives the heap over the default CMA area, "" if
 	// this kernel (or board) has none.

@@ -56,7 +56,7 @@ func TestParse(t *testing.T) {
 
 func TestPrint(t *testing.T) {
 	tests := []struct {
-		v                     uint64
+		v                      uint64
 		human, approx, compact string
 	}{
 		{0, "0 B", "0 B", "0"},
