@@ -318,6 +318,12 @@ func TestRun(t *testing.T) {
 				delete(f.files, "sys/kernel/debug/dtheap/dsp/"+n)
 			}
 		}, []want{{"heap/dsp/placement", Fail, "debugfs not mounted"}}},
+		{"heap placement from the driver log", func(t *testing.T, f *fixture) {
+			for _, n := range []string{"base", "size", "kind"} {
+				delete(f.files, "sys/kernel/debug/dtheap/dsp/"+n)
+			}
+			f.files["dev/kmsg"] += "6,20,300,-;dtheap: heap dsp: carveout on dsp base 0x7d000000 size 0x1000000\n"
+		}, []want{{"heap/dsp/placement", Fail, "kernel put it at 0x7d000000, planner predicted 0x7e000000 (kernel log)"}}},
 		{"kernel cma heap moved", func(t *testing.T, f *fixture) {
 			f.files["sys/kernel/debug/cma/linux,cma/base_pfn"] = fmt.Sprintf("%d\n", 0x7a000000/pageSize)
 		}, []want{{"heap/linux,cma/placement", Fail, "kernel put it at 0x7a000000, planner predicted 0x7c000000"}}},

@@ -7,6 +7,7 @@ import (
 	"debug/elf"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -228,5 +229,32 @@ func TestBuildChecker(t *testing.T) {
 	}
 	if st, _ := os.Stat(p); st.Size() > 3<<20 {
 		t.Errorf("checker is %d bytes, over 3 MiB", st.Size())
+	}
+}
+
+// TestGNUCpioLists checks the archive against an independent reader, GNU cpio.
+func TestGNUCpioLists(t *testing.T) {
+	cpioBin, err := exec.LookPath("cpio")
+	if err != nil {
+		t.Skip("GNU cpio not installed")
+	}
+	_, opts := hostFiles(t)
+	var buf bytes.Buffer
+	if err := Write(&buf, opts); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(cpioBin, "-t", "--quiet")
+	cmd.Stdin = zr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("cpio -t: %v", err)
+	}
+	want := "dev\ndev/console\ndev/null\netc\netc/dtheap\netc/dtheap/manifest.json\netc/x.conf\ninit\nlib\nlib/modules\nlib/modules/dtheap\nlib/modules/dtheap/dtheap_heaps.ko\nproc\nsys\ntmp\nusr\nusr/bin\nusr/bin/dmabuf-heap\nusr/bin/hello\n"
+	if string(out) != want {
+		t.Errorf("cpio -t:\n%s\nwant:\n%s", out, want)
 	}
 }
