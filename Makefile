@@ -1,0 +1,26 @@
+# dtheap: `make test` runs everything CI runs (unit, golden, devicetree, kernel and boot tests).
+GO ?= go
+BIN := bin
+
+.PHONY: all build test unit vet deps e2e clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/dtheap ./cmd/dtheap
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/dtheap-check ./cmd/dtheap-check
+
+deps:
+	./scripts/install-deps.sh
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+
+unit:
+	$(GO) test ./...
+
+test: deps build vet unit
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what dtheap's tests need on a fresh Debian 12 machine: dtc and dt-schema for the
+# devicetree checks, the arm64 cross toolchain, QEMU and the Linux 6.1 source for the kernel
+# module build and the boot proof. Idempotent: skips apt when everything is there.
+set -euo pipefail
+pkgs=(device-tree-compiler dt-schema qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+	linux-source-6.1 bc bison flex libssl-dev libelf-dev cpio kmod patch xz-utils make
+	chromium)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "install-deps: installing ${missing[*]}"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+go mod download
