@@ -155,6 +155,10 @@ func Run(ctx context.Context, cfg Config) *Report {
 	cfg.defaults()
 	r := &runner{cfg: &cfg}
 	m := cfg.Manifest
+	if m == nil {
+		r.add(Result{ID: "manifest", Status: Fail, Detail: "no manifest"})
+		return NewReport(nil, r.results)
+	}
 	r.checkModules(ctx)
 	r.checkDT(ctx)
 	for i := range m.Heaps {
