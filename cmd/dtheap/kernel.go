@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dtheap/dtheap/internal/output"
+	"github.com/dtheap/dtheap/kernel"
+)
+
+func init() {
+	root.AddCommand(newKernelCmd())
+	root.AddCommand(newBuildCmd())
+}
+
+func newKernelCmd() *cobra.Command {
+	var out string
+	var check, builtin, exportPatch bool
+	cmd := &cobra.Command{
+		Use:   "kernel BOARD.yaml -o DIR",
+		Short: "Write the heap driver, the board's heap table, Kbuild and Kconfig fragment",
+		Long: `kernel writes everything needed to build dtheap_heaps.ko for a board into DIR: the driver
+sources, dtheap_board.c (the generated table of heaps: name, kind, region, size, base), Kbuild
+and Makefile for an out-of-tree build, dtheap.config (the kernel configuration the board needs,
+as a merge_config.sh fragment), manifest.json (what the boot check expects) and a README.
+
+Kernels before 6.18 do not export dma_heap_add to modules: --export-patch also writes the
+three-line kernel patch that does, --builtin writes the in-tree variant that needs none.`,
+		Example: `  dtheap kernel boards/qemu-virt-arm64.yaml -o out/kernel
+  dtheap kernel boards/qemu-virt-arm64.yaml -o out/kernel --export-patch
+  dtheap kernel boards/qemu-virt-arm64.yaml -o out/kernel --check   # CI: is DIR up to date?`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return &exitError{code: exitUsage, err: fmt.Errorf("kernel: -o DIR is required")}
+			}
+			p, err := loadPlan(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			files, err := kernel.Generate(p, kernel.Options{Builtin: builtin, WithExportPatch: exportPatch})
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			if !check {
+				if err := os.MkdirAll(out, 0o755); err != nil {
+					return &exitError{code: exitUsage, err: err}
+				}
+			}
+			differ := false
+			for _, f := range files {
+				changed, err := output.Write(filepath.Join(out, f.Name), f.Data, check, cmd.OutOrStdout())
+				if err != nil {
+					return &exitError{code: exitUsage, err: err}
+				}
+				differ = differ || changed
+			}
+			if check && differ {
+				return findingsExit()
+			}
+			if !check {
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s\n", len(files), out)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "output directory")
+	cmd.Flags().BoolVar(&check, "check", false, "do not write: exit 1 with a diff if any file in DIR differs")
+	cmd.Flags().BoolVar(&builtin, "builtin", false, "write the in-tree variant (obj-y in drivers/dma-buf/heaps): no export patch needed")
+	cmd.Flags().BoolVar(&exportPatch, "export-patch", false, "also write the kernel patch exporting dma_heap_add & co. (needed before 6.18)")
+	return cmd
+}
+
+func newBuildCmd() *cobra.Command {
+	var kdir, out, arch, cross string
+	var jobs int
+	cmd := &cobra.Command{
+		Use:   "build BOARD.yaml --kdir KERNEL_BUILD_DIR",
+		Short: "Build dtheap_heaps.ko for a board against a kernel tree",
+		Long: `build writes the module sources for the board (as dtheap kernel does) into the output
+directory, checks the kernel tree first (its .config has what the board needs; Module.symvers
+exports dma_heap_add and friends, or the message names the export patch), then runs Kbuild with
+W=1 and -Werror. A warning fails the build. The module and build.log are left in the output
+directory.`,
+		Example: `  dtheap build boards/qemu-virt-arm64.yaml --kdir ~/linux-6.1 -o out/module
+  dtheap build boards/my-board.yaml --kdir build --arch arm64 --cross-compile aarch64-linux-gnu-`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if kdir == "" {
+				return &exitError{code: exitUsage, err: fmt.Errorf("build: --kdir is required (a configured and built kernel tree)")}
+			}
+			p, err := loadPlan(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "building dtheap_heaps.ko for %s against %s\n", p.Board, kdir)
+			ko, err := kernel.Build(p, kernel.BuildOptions{KDir: kdir, OutDir: out, Arch: arch, CrossCompile: cross, Jobs: jobs, Progress: cmd.ErrOrStderr()})
+			if err != nil {
+				return &exitError{code: exitFindings, err: err}
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), ko)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&kdir, "kdir", "", "kernel build directory (with .config and Module.symvers)")
+	cmd.Flags().StringVarP(&out, "output", "o", "out/module", "output directory for sources, build.log and the .ko")
+	cmd.Flags().StringVar(&arch, "arch", "", "kernel ARCH (default: from the board)")
+	cmd.Flags().StringVar(&cross, "cross-compile", "", "CROSS_COMPILE prefix (default: the Debian cross toolchain for the board's arch)")
+	cmd.Flags().IntVarP(&jobs, "jobs", "j", 0, "parallel jobs (default: number of CPUs)")
+	return cmd
+}
