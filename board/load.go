@@ -73,7 +73,7 @@ func loadChain(path string, stack []string) (*value, []string, diag.List, error)
 		return nil, []string{path}, diag.List{{Pos: tree.pos, Severity: diag.Error, Rule: "schema",
 			Message: "a board file is a mapping (board:, arch:, memory:, pools: ...)"}}, nil
 	}
-	if fs := checkSchema(tree); len(fs) > 0 {
+	if fs := checkSchema(tree, tree.get("extends") != nil); len(fs) > 0 {
 		return nil, []string{path}, fs, nil
 	}
 	ext := tree.get("extends")
@@ -103,6 +103,10 @@ func loadChain(path string, stack []string) (*value, []string, diag.List, error)
 		return nil, append([]string{path}, files...), findings, err
 	}
 	merged, mfind := mergeTrees(base, tree)
+	if len(mfind) == 0 {
+		// The file alone may lack top-level required keys its base supplies: check the merge.
+		mfind = checkSchema(merged, false)
+	}
 	return merged, append([]string{path}, files...), mfind, nil
 }
 

@@ -44,8 +44,9 @@ func boardSchema() (*jsonschema.Schema, error) {
 var printer = message.NewPrinter(language.English)
 
 // checkSchema validates one file's tree against the board schema and turns every leaf error
-// into a positioned finding.
-func checkSchema(root *value) diag.List {
+// into a positioned finding. With partial (a file that extends a base), top-level required keys
+// are not demanded: the base may supply them, and the merged tree is checked for them.
+func checkSchema(root *value, partial bool) diag.List {
 	sch, err := boardSchema()
 	if err != nil {
 		return diag.List{{Pos: root.pos, Severity: diag.Error, Rule: "schema", Message: err.Error()}}
@@ -102,6 +103,9 @@ func checkSchema(root *value) diag.List {
 			}
 			continue
 		case *kind.Required:
+			if partial && len(leaf.InstanceLocation) == 0 {
+				continue
+			}
 			f.Message = fmt.Sprintf("%s is missing required key(s) %s", field, strings.Join(quoteAll(k.Missing), ", "))
 		case *kind.Enum:
 			f.Message = fmt.Sprintf("%s: %s", field, k.LocalizedString(printer))
