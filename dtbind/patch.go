@@ -73,9 +73,7 @@ func Patch(p *plan.Plan, base []byte) (*PatchResult, error) {
 			dt.Property{Name: "#size-cells", Value: cellsValue([]uint32{uint32(sc)})},
 			dt.Property{Name: "ranges", Value: []byte{}},
 		))
-		// Keep the root's properties first and put the new node before other children only
-		// for readability; order among root children carries no meaning.
-		root.Children = append(root.Children, rm)
+		addChild(root, rm)
 	}
 
 	used := map[uint32]bool{}
@@ -163,7 +161,7 @@ func Patch(p *plan.Plan, base []byte) (*PatchResult, error) {
 		if i, ok := root.FindFirstMatchingChildIndex(func(c *dt.Node) bool { return c.Name == m.heaps.name }); ok {
 			root.Children[i] = hn
 		} else {
-			root.Children = append(root.Children, hn)
+			addChild(root, hn)
 		}
 	}
 
@@ -195,6 +193,16 @@ func Patch(p *plan.Plan, base []byte) (*PatchResult, error) {
 	}
 	res.DTB = out
 	return res, nil
+}
+
+// addChild appends a node to the root ahead of the __symbols__/__fixups__ bookkeeping nodes,
+// where dtc puts them too (order among root children carries no meaning; this is for readers).
+func addChild(root, n *dt.Node) {
+	i := len(root.Children)
+	for i > 0 && strings.HasPrefix(root.Children[i-1].Name, "__") {
+		i--
+	}
+	root.Children = slices.Insert(root.Children, i, n)
 }
 
 // encodeProp encodes a model property; refs are resolved through phandles.
