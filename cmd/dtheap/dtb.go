@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dtheap/dtheap/dtbind"
+)
+
+func init() { root.AddCommand(newDTBCmd()) }
+
+func newDTBCmd() *cobra.Command {
+	var out, base string
+	var check, quiet bool
+	cmd := &cobra.Command{
+		Use:   "dtb BOARD.yaml --base BASE.dtb -o OUT.dtb",
+		Short: "Patch an existing .dtb with the board's reserved memory, heap node and consumers",
+		Long: `dtb patches a binary devicetree: it creates or replaces the /reserved-memory children of the
+board's regions (other children, such as ones firmware added, are kept; a child with the same
+name is replaced and keeps its phandle), adds the dtheap,dma-heaps node, and sets
+memory-region and memory-region-names on the consumer devices (&label through /__symbols__,
+so compile the base with dtc -@, or /path). New phandles never collide with existing ones.
+Everything else in the base is left as it was.
+
+A base whose /reserved-memory cells differ from the root's (Linux would ignore every region),
+whose root cells differ from the board's, or whose memory nodes describe other RAM than the
+board is refused. QEMU rewrites /memory from -m: dump the base with the board's memory size.
+
+With --check nothing is written: exit 1 when OUT.dtb differs from what would be written.`,
+		Example: `  qemu-system-aarch64 -M virt,dumpdtb=virt.dtb -cpu cortex-a57 -m 1024 -nic none
+  dtheap dtb boards/qemu-virt-arm64.yaml --base virt.dtb -o board.dtb`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if base == "" {
+				return &exitError{code: exitUsage, err: errors.New("--base BASE.dtb is required")}
+			}
+			if out == "" {
+				return &exitError{code: exitUsage, err: errors.New("-o OUT.dtb is required (use -o - for stdout)")}
+			}
+			p, err := loadPlan(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			blob, err := os.ReadFile(base)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			res, err := dtbind.Patch(p, blob)
+			if err != nil {
+				return &exitError{code: exitFindings, err: fmt.Errorf("%s: %w", base, err)}
+			}
+			if !quiet {
+				for _, n := range res.Notes {
+					fmt.Fprintf(cmd.ErrOrStderr(), "dtheap: %s: %s\n", base, n)
+				}
+			}
+			return writeOutput(cmd, out, res.DTB, check)
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (- for stdout)")
+	cmd.Flags().StringVar(&base, "base", "", "the devicetree blob to patch")
+	cmd.Flags().BoolVar(&check, "check", false, "compare with the output file instead of writing it: exit 1 if it differs")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not list replaced and kept /reserved-memory children")
+	return cmd
+}
