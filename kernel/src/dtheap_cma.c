@@ -25,6 +25,16 @@ static void dtheap_cma_dev_release(struct device *dev)
 	kfree(dev);
 }
 
+/* Whether @dev got a CMA area; there is none without CONFIG_DMA_CMA. */
+static bool dtheap_cma_dev_has_area(struct device *dev)
+{
+#ifdef CONFIG_DMA_CMA
+	return dev->cma_area;
+#else
+	return false;
+#endif
+}
+
 static int dtheap_cma_setup(struct dtheap_heap *heap, struct device *parent,
 			    int idx)
 {
@@ -48,8 +58,8 @@ static int dtheap_cma_setup(struct dtheap_heap *heap, struct device *parent,
 	ret = of_reserved_mem_device_init_by_idx(dev, parent->of_node, idx);
 	if (ret)
 		goto put_dev;
-	if (!dev->cma_area) {
-		/* The region is not a CMA pool after all. */
+	if (!dtheap_cma_dev_has_area(dev)) {
+		/* Not a CMA pool after all, or a kernel without DMA_CMA. */
 		ret = -EINVAL;
 		goto release_mem;
 	}
