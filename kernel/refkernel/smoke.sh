@@ -8,7 +8,11 @@
 # PID 1, the kernel's DMA-BUF heap selftest, the module) and boot it in
 # QEMU. Passes when the guest prints "SMOKE: PASS".
 #
-# Usage: smoke.sh [--board-c FILE] [--dtsi FILE] [--keep DIR]
+# Usage: smoke.sh [--builtin] [--board-c FILE] [--dtsi FILE] [--keep DIR]
+#   --builtin       instead of the module: copy the kernel built WITHOUT the
+#                   export patch, add the driver in drivers/dma-buf/heaps
+#                   (src/Kconfig.builtin, src/Makefile.builtin), enable it
+#                   and rebuild the Image (about 1.5 GiB of copy, ~1-2 min)
 #   --board-c FILE  per-board table to build into the module
 #                   (default kernel/testdata/dtheap_board.c)
 #   --dtsi FILE     nodes appended to the virt devicetree
@@ -23,6 +27,7 @@ board_c="$ktop/testdata/dtheap_board.c"
 dtsi="$ktop/testdata/board.dtsi"
 work=""
 keep=no
+builtin=no
 cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
 
 die() { echo "smoke.sh: error: $*" >&2; exit 1; }
@@ -30,6 +35,7 @@ log() { echo "smoke.sh: $*" >&2; }
 
 while [ $# -gt 0 ]; do
 	case $1 in
+	--builtin) builtin=yes ;;
 	--board-c) board_c=$(realpath "$2"); shift ;;
 	--dtsi) dtsi=$(realpath "$2"); shift ;;
 	--keep) work=$2; keep=yes; shift ;;
@@ -51,27 +57,61 @@ mkdir -p "$work"
 work=$(realpath "$work")
 
 t0=$(date +%s.%N)
-eval "$("$here/build.sh")"
+if [ "$builtin" = yes ]; then
+	eval "$("$here/build.sh" --no-export-patch)"
+else
+	eval "$("$here/build.sh")"
+fi
 t1=$(date +%s.%N)
 log "reference kernel $KERNEL_RELEASE ready ($(printf '%.1f' "$(echo "$t1 - $t0" | bc)") s): $KDIR"
 
-# The module, built out of tree in a copy (the repo stays clean).
 mod="$work/module"
 rm -rf "$mod"
-mkdir -p "$mod"
-cp "$ktop"/src/*.c "$ktop"/src/*.h "$ktop/src/Kbuild" "$ktop/src/Makefile" "$mod/"
-cp "$board_c" "$mod/dtheap_board.c"
-log "building dtheap_heaps.ko (W=1, -Werror)"
-if ! make -C "$KDIR" ARCH=arm64 CROSS_COMPILE="$cross" M="$mod" W=1 -j2 modules \
-	>"$work/module-build.log" 2>&1; then
-	cat "$work/module-build.log" >&2
-	die "module build failed"
+if [ "$builtin" = no ]; then
+	# The module, built out of tree in a copy (the repo stays clean).
+	mkdir -p "$mod"
+	cp "$ktop"/src/*.c "$ktop"/src/*.h "$ktop/src/Kbuild" "$ktop/src/Makefile" "$mod/"
+	cp "$board_c" "$mod/dtheap_board.c"
+	log "building dtheap_heaps.ko (W=1, -Werror)"
+	if ! make -C "$KDIR" ARCH=arm64 CROSS_COMPILE="$cross" M="$mod" W=1 -j2 modules \
+		>"$work/module-build.log" 2>&1; then
+		cat "$work/module-build.log" >&2
+		die "module build failed"
+	fi
+	if grep -E "warning:|error:" "$work/module-build.log" >&2; then
+		die "module build printed warnings"
+	fi
+	modline="file /dtheap_heaps.ko $mod/dtheap_heaps.ko 0644 0 0"
+	t2=$(date +%s.%N)
+	log "module built ($(printf '%.1f' "$(echo "$t2 - $t1" | bc)") s)"
+else
+	# The in-tree variant, in a copy of the cached tree (the cache stays as is).
+	tree="$work/linux"
+	rm -rf "$tree"
+	log "copying $KDIR to $tree"
+	cp -a "$KDIR" "$tree"
+	heaps="$tree/drivers/dma-buf/heaps"
+	cp "$ktop"/src/*.c "$ktop"/src/*.h "$heaps/"
+	cp "$board_c" "$heaps/dtheap_board.c"
+	{ echo; grep -v '^#' "$ktop/src/Kconfig.builtin"; } >>"$heaps/Kconfig"
+	{ echo; cat "$ktop/src/Makefile.builtin"; for o in core carveout cma board; do echo "CFLAGS_dtheap_$o.o += -Werror"; done; } >>"$heaps/Makefile"
+	"$tree/scripts/config" --file "$tree/.config" --enable DMABUF_HEAPS_DTHEAP
+	make -C "$tree" ARCH=arm64 CROSS_COMPILE="$cross" olddefconfig >"$work/builtin-build.log" 2>&1
+	grep -qx CONFIG_DMABUF_HEAPS_DTHEAP=y "$tree/.config" || die "CONFIG_DMABUF_HEAPS_DTHEAP did not stick"
+	log "building the Image with dtheap built in (no export patch)"
+	if ! make -C "$tree" ARCH=arm64 CROSS_COMPILE="$cross" -j2 Image >>"$work/builtin-build.log" 2>&1; then
+		tail -40 "$work/builtin-build.log" >&2
+		die "built-in kernel build failed"
+	fi
+	if grep -E "dtheap.*(warning|error):" "$work/builtin-build.log" >&2; then
+		die "built-in build printed warnings"
+	fi
+	IMAGE="$tree/arch/arm64/boot/Image"
+	KDIR="$tree"
+	modline=""
+	t2=$(date +%s.%N)
+	log "built-in kernel built ($(printf '%.1f' "$(echo "$t2 - $t1" | bc)") s)"
 fi
-if grep -E "warning:|error:" "$work/module-build.log" >&2; then
-	die "module build printed warnings"
-fi
-t2=$(date +%s.%N)
-log "module built ($(printf '%.1f' "$(echo "$t2 - $t1" | bc)") s)"
 
 # PID 1.
 "${cross}gcc" -static -O2 -Wall -Werror -I"$HDR/include" -o "$work/init" "$ktop/testdata/init.c"
@@ -93,7 +133,7 @@ dir /sys 0755 0 0
 dir /run 0755 0 0
 file /init $work/init 0755 0 0
 file /dmabuf-heap $SELFTEST 0755 0 0
-file /dtheap_heaps.ko $mod/dtheap_heaps.ko 0644 0 0
+$modline
 LIST
 "$KDIR/usr/gen_init_cpio" "$work/initramfs.list" | gzip -9 >"$work/initramfs.cpio.gz"
 
