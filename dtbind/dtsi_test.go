@@ -44,7 +44,7 @@ func TestDTSICompilesWithoutWarnings(t *testing.T) {
 			}
 			src := minimalBase(tp.p) + "\n/include/ \"heaps.dtsi\"\n"
 			full := compileDTS(t, src, map[string][]byte{"heaps.dtsi": dtsi})
-			if lines := dtValidate(t, full); len(lines) > 0 {
+			if lines := dtValidate(t, full, foreignCompat(tp.p)); len(lines) > 0 {
 				t.Errorf("dt-validate:\n%s", strings.Join(lines, "\n"))
 			}
 			checkRegions(t, tp.p, full)
@@ -130,6 +130,9 @@ func TestDTSIRefuses(t *testing.T) {
 		{"no-map and reusable", func(p *plan.Plan) { p.Regions[0].NoMap, p.Regions[0].Reuse = true, true }, "no-map and reusable"},
 		{"duplicate label", func(p *plan.Plan) { p.Regions[1].Label = p.Regions[0].Label }, "both have the DT label"},
 		{"bad device ref", func(p *plan.Plan) { p.Devices = []*plan.Device{{Ref: "gpu", Pools: []string{"optee"}}} }, "write &label or /path"},
+		{"device label is a pool label", func(p *plan.Plan) {
+			p.Devices = []*plan.Device{{Ref: "&optee", Pools: []string{"optee"}}}
+		}, "defined twice"},
 		{"device on unknown pool", func(p *plan.Plan) { p.Devices = []*plan.Device{{Ref: "&gpu", Pools: []string{"nope"}}} }, "not written"},
 	}
 	for _, tt := range tests {

@@ -45,13 +45,15 @@ type Pool struct {
 	Heap        string
 	Mapping     plan.Mapping
 	Devices     []string
-	Compatible  string // other than shared-dma-pool: kept as a comment only
+	Compatible  string // first compatible string; written for kind: reserved only
+	NoMap       bool
 	Comment     string
 }
 
 // Import reads a flattened devicetree and describes its memory as a board: memory banks,
-// every /reserved-memory child (fixed or dynamic, kind inferred from its properties and the
-// dtheap,dma-heaps node if any) and the devices linked to them by memory-region.
+// every /reserved-memory child (fixed or dynamic; a reusable shared-dma-pool is a cma pool, a
+// region the dtheap,dma-heaps node names is a carveout or unmapped heap, anything else is a
+// reserved pool keeping its compatible and no-map) and the devices linked to them by memory-region.
 func Import(blob []byte, opts ImportOptions) (*Board, error) {
 	f, err := readFDT(blob)
 	if err != nil {
@@ -277,16 +279,18 @@ func importRegion(c *dt.Node, ac, sc int) (*Pool, error) {
 	if st, ok := c.LookProperty("status"); ok && !strings.HasPrefix(string(st.Value), "ok") {
 		return nil, fmt.Errorf("status %q", strings.TrimRight(string(st.Value), "\x00"))
 	}
-	compat := ""
 	shared := false
 	if cp, ok := c.LookProperty("compatible"); ok {
 		l := stringList(cp)
 		shared = contains(l, "shared-dma-pool")
-		if !shared && len(l) > 0 {
-			compat = l[0]
+		if len(l) > 0 {
+			p.Compatible = l[0]
+			if len(l) > 1 {
+				p.Comment = fmt.Sprintf("compatible has %d strings in the tree; only the first is kept", len(l))
+			}
 		}
 	}
-	p.Compatible = compat
+	p.NoMap = noMap
 	switch {
 	case noMap && reusable:
 		return nil, fmt.Errorf("no-map and reusable together: the kernel refuses this region")
@@ -294,11 +298,10 @@ func importRegion(c *dt.Node, ac, sc int) (*Pool, error) {
 		p.Kind, p.Default = plan.KindCMA, def
 	case reusable:
 		return nil, fmt.Errorf("reusable without compatible = \"shared-dma-pool\": not a CMA pool the board format can describe")
-	case noMap:
-		p.Kind = plan.KindReserved
 	default:
+		// A no-map region nobody named as a heap, or a plain mapped reservation (ramoops):
+		// kind reserved keeps compatible and no-map as they are.
 		p.Kind = plan.KindReserved
-		p.Comment = "mapped in the tree (no no-map); dtheap writes reserved regions with no-map"
 	}
 	if reg, ok := c.LookProperty("reg"); ok {
 		ps, err := pairs(reg, ac, sc)
@@ -435,6 +438,14 @@ func (b *Board) YAML() []byte {
 		if p.Kind == plan.KindCarveout && p.Mapping != "" {
 			kv = append(kv, "mapping: "+string(p.Mapping))
 		}
+		if p.Kind == plan.KindReserved {
+			if p.Compatible != "" {
+				kv = append(kv, "compatible: "+yq(p.Compatible))
+			}
+			if !p.NoMap {
+				kv = append(kv, "no-map: false")
+			}
+		}
 		if len(p.Devices) > 0 {
 			var ds []string
 			for _, d := range p.Devices {
@@ -446,9 +457,6 @@ func (b *Board) YAML() []byte {
 		var cm []string
 		if p.Fixed && p.Node != fmt.Sprintf("%s@%x", p.Name, p.Base) {
 			cm = append(cm, "node "+p.Node+" in the tree")
-		}
-		if p.Compatible != "" {
-			cm = append(cm, "compatible "+strconv.Quote(p.Compatible)+" in the tree")
 		}
 		if p.Comment != "" {
 			cm = append(cm, p.Comment)

@@ -191,6 +191,10 @@ func buildModel(p *plan.Plan) (*model, error) {
 		if err := checkRef(d.Ref); err != nil {
 			return nil, err
 		}
+		if r, clash := labels[strings.TrimPrefix(d.Ref, "&")]; clash && strings.HasPrefix(d.Ref, "&") {
+			return nil, fmt.Errorf("device %s: %s is also the DT label of region %s, so the label would be defined twice (dtc: duplicate_label) and %s would mean the pool; give the pool another label (label: %s_pool)",
+				d.Ref, d.Ref[1:], r, d.Ref, d.Ref[1:])
+		}
 		var rl, rn []string
 		for _, pool := range d.Pools {
 			r := emitted[pool]
