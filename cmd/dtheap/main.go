@@ -64,10 +64,10 @@ func run(args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "dtheap:", ee.err)
+			fmt.Fprintln(root.ErrOrStderr(), "dtheap:", ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintln(os.Stderr, "dtheap:", err)
+	fmt.Fprintln(root.ErrOrStderr(), "dtheap:", err)
 	return exitUsage
 }
