@@ -563,12 +563,12 @@ static int dtheap_check_region(const struct dtheap_heap_desc *desc,
 	no_map = of_property_read_bool(region, "no-map");
 	if (desc->kind == DTHEAP_KIND_CMA &&
 	    (!reusable || !of_device_is_compatible(region, "shared-dma-pool"))) {
-		pr_err("heap %s: refused: region %s is not a reusable shared-dma-pool, a cma heap needs one\n",
+		pr_err("heap %s: refused: region %s is not a reusable shared-dma-pool, needed by kind cma\n",
 		       desc->name, desc->region);
 		goto out;
 	}
 	if (desc->kind != DTHEAP_KIND_CMA && (!no_map || reusable)) {
-		pr_err("heap %s: refused: region %s is not no-map, a %s heap needs no-map\n",
+		pr_err("heap %s: refused: region %s is not no-map, needed by kind %s\n",
 		       desc->name, desc->region, kind);
 		goto out;
 	}
