@@ -421,8 +421,10 @@ func (c *checker) heaps() {
 			c.report("heap-kind", p.Name, p.Field("mapping"), "remove mapping:", "mapping: is only for carveout heaps, not kind: %s", p.Kind)
 		}
 	}
-	if n > maxHeaps {
-		c.report("heap-count", "", c.p.Heaps[maxHeaps].Pos, "expose fewer pools as heaps", "%d heaps, the DMA-BUF heap core allows %d (with the kernel's own)", n+1, maxHeaps)
+	// n+1: the kernel's system heap takes a minor too. With it, the heap at index
+	// maxHeaps-1 of the plan's list is the first one refused.
+	if n+1 > maxHeaps {
+		c.report("heap-count", "", c.p.Heaps[maxHeaps-1].Pos, "expose fewer pools as heaps", "%d heaps, the DMA-BUF heap core allows %d (with the kernel's own)", n+1, maxHeaps)
 	}
 }
 
