@@ -23,8 +23,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/dtheap/dtheap/provision"
 	"github.com/dtheap/dtheap/provision/check"
+	"github.com/dtheap/dtheap/provision/manifest"
 )
 
 type options struct {
@@ -43,7 +43,7 @@ type options struct {
 
 func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("dtheap-check", flag.ContinueOnError)
-	fs.StringVar(&o.manifest, "manifest", provision.DefaultPath, "boot manifest to check against")
+	fs.StringVar(&o.manifest, "manifest", manifest.DefaultPath, "boot manifest to check against")
 	fs.StringVar(&o.modulesDir, "modules-dir", check.DefaultModulesDir, "directory holding the manifest's modules")
 	fs.StringVar(&o.root, "root", "/", "root of the system to inspect (for testing against a copy)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the JSON report to `FILE` (- for stdout; text then goes to stderr)")
@@ -128,7 +128,7 @@ func run(o options, stdout, stderr io.Writer) bool {
 		text = stderr
 	}
 	var rep *check.Report
-	m, err := provision.Read(filepath.Join(o.root, o.manifest))
+	m, err := manifest.Read(filepath.Join(o.root, o.manifest))
 	if err != nil {
 		res := check.Result{ID: "manifest", Status: check.Fail, Detail: err.Error()}
 		fmt.Fprintln(text, check.FormatResult(res))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,5 +80,25 @@ func TestRunJSONToStdout(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "dtheap-check: verdict FAIL") {
 		t.Errorf("human text should move to stderr, got %q", errb.String())
+	}
+}
+
+// TestSmallDeps keeps the static binary small (<= 3 MiB for arm64): the checker must not link
+// the planner side of the project or the CLI's libraries. Importing package provision instead
+// of provision/manifest once cost 0.9 MiB.
+func TestSmallDeps(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, bad := range []string{
+		"github.com/spf13/cobra", "gopkg.in/yaml.v3", "github.com/santhosh-tekuri/jsonschema/v6",
+		"github.com/dtheap/dtheap/plan", "github.com/dtheap/dtheap/board", "github.com/dtheap/dtheap/provision",
+	} {
+		for _, dep := range strings.Fields(string(out)) {
+			if dep == bad {
+				t.Errorf("dtheap-check links %s", bad)
+			}
+		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/dtheap/dtheap/provision"
+	"github.com/dtheap/dtheap/provision/manifest"
 )
 
 // Status is the outcome of one check.
@@ -65,7 +65,7 @@ const (
 // Config says what to check and where. Zero values get defaults from Run.
 type Config struct {
 	Root       string // "/" on a real system; a temp dir in tests
-	Manifest   *provision.Manifest
+	Manifest   *manifest.Manifest
 	ModulesDir string        // inside Root; default /lib/modules/dtheap
 	Timeout    time.Duration // per check; default 5s
 	Poll       time.Duration // device wait polling interval; default 20ms

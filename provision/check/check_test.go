@@ -14,23 +14,23 @@ import (
 	"github.com/u-root/u-root/pkg/dt"
 	"golang.org/x/sys/unix"
 
-	"github.com/dtheap/dtheap/provision"
+	"github.com/dtheap/dtheap/provision/manifest"
 )
 
 const pageSize = 4096
 
 // testManifest: one pool of each kind, fixed and dynamic, and the kernel's own CMA heap.
-func testManifest() *provision.Manifest {
-	return &provision.Manifest{
+func testManifest() *manifest.Manifest {
+	return &manifest.Manifest{
 		Generator: "dtheap", Board: "test-board", Arch: "arm64", KernelVersion: "6.1",
 		Modules: []string{"dtheap_heaps.ko"}, HeapNode: "/dma-heaps",
-		Pools: []provision.Pool{
+		Pools: []manifest.Pool{
 			{Name: "video", Node: "video@70000000", Kind: "cma", Base: 0x70000000, Size: 32 << 20, Fixed: true, Reusable: true},
 			{Name: "dsp", Node: "dsp", Kind: "carveout", Base: 0x7e000000, Size: 16 << 20, NoMap: true},
 			{Name: "secure", Node: "secure@60000000", Kind: "unmapped", Base: 0x60000000, Size: 4 << 20, Fixed: true, NoMap: true},
 			{Name: "linux,cma", Node: "linux,cma", Kind: "cma", Base: 0x7c000000, Size: 32 << 20, Reusable: true, DefaultCMA: true},
 		},
-		Heaps: []provision.Heap{
+		Heaps: []manifest.Heap{
 			{Name: "video@70000000", Provider: "dtheap", Kind: "cma", Pool: "video", Base: 0x70000000, Size: 32 << 20, Fixed: true, Mappable: true},
 			{Name: "dsp", Provider: "dtheap", Kind: "carveout", Pool: "dsp", Base: 0x7e000000, Size: 16 << 20, Mappable: true},
 			{Name: "secure", Provider: "dtheap", Kind: "unmapped", Pool: "secure", Base: 0x60000000, Size: 4 << 20, Fixed: true},
@@ -47,7 +47,7 @@ func strList(name string, l ...string) dt.Property {
 func flag(name string) dt.Property { return dt.Property{Name: name} }
 
 // testTree is the devicetree the board was built with (root and pools in 2+2 cells).
-func testTree(m *provision.Manifest) *dt.FDT {
+func testTree(m *manifest.Manifest) *dt.FDT {
 	rsv := dt.NewNode("reserved-memory", dt.WithProperty(
 		dt.PropertyU32("#address-cells", 2), dt.PropertyU32("#size-cells", 2), flag("ranges")))
 	phandles := map[string]uint32{}
@@ -165,7 +165,7 @@ func (f *fakeBuf) Close() error { f.closed = true; return nil }
 // fixture is the fake system: files under the root, the live tree, loader and heaps. Test
 // cases edit it before it is written out.
 type fixture struct {
-	m      *provision.Manifest
+	m      *manifest.Manifest
 	files  map[string]string
 	tree   *dt.FDT
 	loader *fakeLoader

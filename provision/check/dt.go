@@ -10,7 +10,7 @@ import (
 
 	"github.com/u-root/u-root/pkg/dt"
 
-	"github.com/dtheap/dtheap/provision"
+	"github.com/dtheap/dtheap/provision/manifest"
 )
 
 // FDTPath is the kernel's copy of the devicetree it booted with (the blob as the bootloader
@@ -97,16 +97,16 @@ func (r *runner) checkDT(ctx context.Context) {
 	})
 }
 
-func hasDtheapHeaps(m *provision.Manifest) bool {
+func hasDtheapHeaps(m *manifest.Manifest) bool {
 	for _, h := range m.Heaps {
-		if h.Provider == provision.ProviderDtheap {
+		if h.Provider == manifest.ProviderDtheap {
 			return true
 		}
 	}
 	return false
 }
 
-func checkPoolNode(rsv *dt.Node, p *provision.Pool, ac, sc uint32) (Status, string) {
+func checkPoolNode(rsv *dt.Node, p *manifest.Pool, ac, sc uint32) (Status, string) {
 	n, ok := rsv.LookupChildByName(p.Node)
 	if !ok {
 		return Fail, fmt.Sprintf("node /reserved-memory/%s missing", p.Node)
@@ -153,7 +153,7 @@ func checkPoolNode(rsv *dt.Node, p *provision.Pool, ac, sc uint32) (Status, stri
 	if _, ru := n.LookProperty("reusable"); ru != p.Reusable {
 		bad = append(bad, fmt.Sprintf("reusable is %v, manifest %v", ru, p.Reusable))
 	}
-	if p.Kind == provision.KindCMA && !slices.Contains(stringList(n, "compatible"), "shared-dma-pool") {
+	if p.Kind == manifest.KindCMA && !slices.Contains(stringList(n, "compatible"), "shared-dma-pool") {
 		bad = append(bad, "compatible lacks shared-dma-pool")
 	}
 	if _, dc := n.LookProperty("linux,cma-default"); dc != p.DefaultCMA {
@@ -171,7 +171,7 @@ func checkPoolNode(rsv *dt.Node, p *provision.Pool, ac, sc uint32) (Status, stri
 // checkOverlap looks for regions the manifest does not know about (firmware inserts its own
 // /reserved-memory children and /memreserve/ entries) overlapping a pool, fixed or predicted:
 // 6.1 only warns and hands the memory to both.
-func checkOverlap(fdt *dt.FDT, rsv *dt.Node, m *provision.Manifest, ac, sc uint32) (Status, string) {
+func checkOverlap(fdt *dt.FDT, rsv *dt.Node, m *manifest.Manifest, ac, sc uint32) (Status, string) {
 	ours := map[string]bool{}
 	for _, p := range m.Pools {
 		ours[p.Node] = true
@@ -218,7 +218,7 @@ func checkOverlap(fdt *dt.FDT, rsv *dt.Node, m *provision.Manifest, ac, sc uint3
 	return Pass, fmt.Sprintf("%d foreign region(s), none overlapping a pool", len(others))
 }
 
-func checkHeapNode(root, rsv *dt.Node, m *provision.Manifest) (Status, string) {
+func checkHeapNode(root, rsv *dt.Node, m *manifest.Manifest) (Status, string) {
 	n, ok := nodeByPath(root, m.HeapNode)
 	if !ok {
 		return Fail, fmt.Sprintf("heap node %s missing: the driver has nothing to bind to", m.HeapNode)
@@ -256,7 +256,7 @@ func checkHeapNode(root, rsv *dt.Node, m *provision.Manifest) (Status, string) {
 	}
 	want := map[string]bool{}
 	for _, h := range m.Heaps {
-		if h.Provider != provision.ProviderDtheap {
+		if h.Provider != manifest.ProviderDtheap {
 			continue
 		}
 		want[h.Name] = true

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/dtheap/dtheap/provision"
+	"github.com/dtheap/dtheap/provision/manifest"
 )
 
 // Where the heaps show up (DESIGN.md "What the driver shows at run time", and 6.1's CMA debugfs).
@@ -24,14 +24,14 @@ const (
 	MeminfoPath   = "/proc/meminfo"
 )
 
-func (r *runner) checkHeap(ctx context.Context, h *provision.Heap) {
+func (r *runner) checkHeap(ctx context.Context, h *manifest.Heap) {
 	id := "heap/" + h.Name
 	dev := path.Join(HeapDevDir, h.Name)
 	devRes := r.step(ctx, id+"/device", func(ctx context.Context) (Status, string) {
 		return r.waitDevice(ctx, h, dev)
 	})
 	r.step(ctx, id+"/placement", func(ctx context.Context) (Status, string) {
-		if h.Provider == provision.ProviderKernel {
+		if h.Provider == manifest.ProviderKernel {
 			return r.kernelPlacement(h)
 		}
 		return r.dtheapPlacement(h)
@@ -50,7 +50,7 @@ func (r *runner) checkHeap(ctx context.Context, h *provision.Heap) {
 }
 
 // waitDevice polls for the device node: the driver may still be probing when we get here.
-func (r *runner) waitDevice(ctx context.Context, h *provision.Heap, dev string) (Status, string) {
+func (r *runner) waitDevice(ctx context.Context, h *manifest.Heap, dev string) (Status, string) {
 	start := time.Now()
 	tick := time.NewTicker(r.cfg.Poll)
 	defer tick.Stop()
@@ -78,7 +78,7 @@ func (r *runner) waitDevice(ctx context.Context, h *provision.Heap, dev string) 
 // dtheapPlacement compares the driver's debugfs view with the plan. For a dynamic pool the base
 // is a prediction; a pool placed elsewhere means the plan (and the generated driver table) no
 // longer describes the board, so it fails too.
-func (r *runner) dtheapPlacement(h *provision.Heap) (Status, string) {
+func (r *runner) dtheapPlacement(h *manifest.Heap) (Status, string) {
 	dir := path.Join(DtheapDebugfs, h.Name)
 	base, err := readNumber(r.cfg.path(dir + "/base"))
 	if err != nil {
@@ -106,7 +106,7 @@ var driverLine = regexp.MustCompile(`dtheap: heap (\S+): (\w+) on (\S+) base (0x
 
 // dtheapPlacementFromLog is the fallback when debugfs is not there (a kernel without
 // CONFIG_DEBUG_FS): the driver logs base and size when it registers a heap.
-func (r *runner) dtheapPlacementFromLog(h *provision.Heap) (Status, string, bool) {
+func (r *runner) dtheapPlacementFromLog(h *manifest.Heap) (Status, string, bool) {
 	lines, err := readKmsg(r.cfg.path("/dev/kmsg"))
 	if err != nil {
 		return "", "", false
@@ -128,7 +128,7 @@ func (r *runner) dtheapPlacementFromLog(h *provision.Heap) (Status, string, bool
 	return "", "", false
 }
 
-func placementVerdict(h *provision.Heap, base, size uint64, src string, bad []string) (Status, string) {
+func placementVerdict(h *manifest.Heap, base, size uint64, src string, bad []string) (Status, string) {
 	if base != h.Base {
 		if h.Fixed {
 			bad = append(bad, fmt.Sprintf("wrong place: base 0x%x, fixed base 0x%x", base, h.Base))
@@ -154,7 +154,7 @@ var (
 
 // kernelPlacement checks the heap 6.1 creates itself over the default CMA area: the area is
 // named after its node, in CMA debugfs if there is one, else in the boot log.
-func (r *runner) kernelPlacement(h *provision.Heap) (Status, string) {
+func (r *runner) kernelPlacement(h *manifest.Heap) (Status, string) {
 	node := h.Name
 	if p := r.cfg.Manifest.PoolByName(h.Pool); p != nil {
 		node = p.Node
@@ -192,7 +192,7 @@ func (r *runner) kernelPlacement(h *provision.Heap) (Status, string) {
 }
 
 // exercise allocates a buffer and uses it the way a client would.
-func (r *runner) exercise(h *provision.Heap, dev string) (Status, string) {
+func (r *runner) exercise(h *manifest.Heap, dev string) (Status, string) {
 	size := min(r.cfg.TestSize, h.Size)
 	size -= size % r.cfg.PageSize
 	if size == 0 {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/dtheap/dtheap/provision"
+	"github.com/dtheap/dtheap/provision/manifest"
 )
 
 // Report is the checker's answer. Its JSON shape is a contract for factory and fleet tooling:
@@ -24,7 +24,7 @@ type Report struct {
 
 // NewReport counts results and sets the verdict: FAIL if any check failed, or if nothing at
 // all passed (a run that only skipped proves nothing).
-func NewReport(m *provision.Manifest, results []Result) *Report {
+func NewReport(m *manifest.Manifest, results []Result) *Report {
 	rep := &Report{Tool: "dtheap-check", Checks: results}
 	if m != nil {
 		rep.Board, rep.Arch = m.Board, m.Arch
@@ -52,7 +52,7 @@ func NewReport(m *provision.Manifest, results []Result) *Report {
 
 // Add appends a result computed outside Run (e.g. the selftest) and recounts.
 func (rep *Report) Add(res Result) {
-	*rep = *NewReport(&provision.Manifest{Board: rep.Board, Arch: rep.Arch}, append(rep.Checks, res))
+	*rep = *NewReport(&manifest.Manifest{Board: rep.Board, Arch: rep.Arch}, append(rep.Checks, res))
 }
 
 // OK reports whether the verdict is PASS.

@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/dtheap/dtheap/provision"
+	"github.com/dtheap/dtheap/provision/manifest"
 )
 
 // RunSelftest runs the kernel's dmabuf-heap selftest binary against the manifest's mappable
@@ -23,7 +23,7 @@ import (
 // a tmpfs is mounted over /dev/dma_heap holding copies of just those device nodes, and
 // unmounted afterwards. The system's view of /dev/dma_heap is hidden while it runs: meant for
 // a boot-time initramfs, where nothing else is running. The output goes to out, prefixed.
-func RunSelftest(ctx context.Context, bin string, m *provision.Manifest, timeout time.Duration, out io.Writer) Result {
+func RunSelftest(ctx context.Context, bin string, m *manifest.Manifest, timeout time.Duration, out io.Writer) Result {
 	const id = "selftest"
 	var names []string
 	for _, h := range m.Heaps {

@@ -17,14 +17,14 @@ import (
 
 	"github.com/u-root/u-root/pkg/cpio"
 
-	"github.com/dtheap/dtheap/provision"
+	"github.com/dtheap/dtheap/provision/manifest"
 )
 
 // Paths inside the archive.
 const (
 	InitPath     = "/init"
 	ModulesDir   = "/lib/modules/dtheap"
-	ManifestPath = provision.DefaultPath
+	ManifestPath = manifest.DefaultPath
 	SelftestPath = "/usr/bin/dmabuf-heap"
 )
 
@@ -45,12 +45,12 @@ func ParseFile(s string) (File, error) {
 
 // Options describe one archive. Host paths are read when the archive is written.
 type Options struct {
-	Checker  string              // host path of the dtheap-check binary for the target (see BuildChecker)
-	InitPath string              // where the checker goes; default /init (/bin/uinit for a u-root image)
-	Modules  []string            // host paths of .ko files, put under /lib/modules/dtheap/
-	Manifest *provision.Manifest // written to /etc/dtheap/manifest.json
-	Selftest string              // optional host path of the kernel dmabuf-heap selftest (static)
-	Extra    []File              // optional extra files
+	Checker  string             // host path of the dtheap-check binary for the target (see BuildChecker)
+	InitPath string             // where the checker goes; default /init (/bin/uinit for a u-root image)
+	Modules  []string           // host paths of .ko files, put under /lib/modules/dtheap/
+	Manifest *manifest.Manifest // written to /etc/dtheap/manifest.json
+	Selftest string             // optional host path of the kernel dmabuf-heap selftest (static)
+	Extra    []File             // optional extra files
 	// Append, if set, is an existing initramfs (any compression the kernel accepts) copied
 	// verbatim in front of the new archive: the kernel unpacks concatenated archives in order,
 	// later files replacing earlier ones.

@@ -14,15 +14,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dtheap/dtheap/provision"
+	"github.com/dtheap/dtheap/provision/manifest"
 )
 
-func testManifest() *provision.Manifest {
-	return &provision.Manifest{
+func testManifest() *manifest.Manifest {
+	return &manifest.Manifest{
 		Generator: "dtheap", Board: "b", Arch: "arm64", KernelVersion: "6.1",
 		Modules: []string{"dtheap_heaps.ko"}, HeapNode: "/dma-heaps",
-		Pools: []provision.Pool{{Name: "video", Node: "video@70000000", Kind: "cma", Base: 0x70000000, Size: 32 << 20, Fixed: true, Reusable: true}},
-		Heaps: []provision.Heap{{Name: "video@70000000", Provider: "dtheap", Kind: "cma", Pool: "video", Base: 0x70000000, Size: 32 << 20, Fixed: true, Mappable: true}},
+		Pools: []manifest.Pool{{Name: "video", Node: "video@70000000", Kind: "cma", Base: 0x70000000, Size: 32 << 20, Fixed: true, Reusable: true}},
+		Heaps: []manifest.Heap{{Name: "video@70000000", Provider: "dtheap", Kind: "cma", Pool: "video", Base: 0x70000000, Size: 32 << 20, Fixed: true, Mappable: true}},
 	}
 }
 

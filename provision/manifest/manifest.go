@@ -1,7 +1,8 @@
-// Package provision holds the boot manifest: the contract between the planner, which knows what
+// Package manifest holds the boot manifest: the contract between the planner, which knows what
 // the board was built for, and the boot-time checker, which verifies it on the running kernel.
-// The checks live in provision/check and the initramfs assembly in provision/initramfs.
-package provision
+// It is a leaf package (standard library only) so that the static checker binary does not pull
+// in the planner, YAML or JSON Schema code; package provision re-exports it for the CLI side.
+package manifest
 
 import (
 	"bytes"

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/dtheap/dtheap/provision"
 	"github.com/dtheap/dtheap/provision/initramfs"
+	"github.com/dtheap/dtheap/provision/manifest"
 )
 
 type list []string
@@ -33,8 +33,8 @@ func main() {
 	}
 }
 
-func run(manifest, out, arch, selftest, appendTo string, mods, extra []string) error {
-	m, err := provision.Read(manifest)
+func run(manifestPath, out, arch, selftest, appendTo string, mods, extra []string) error {
+	m, err := manifest.Read(manifestPath)
 	if err != nil {
 		return err
 	}
