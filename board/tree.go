@@ -65,6 +65,10 @@ func yamlError(file string, err error) diag.Finding {
 	}
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		f.Pos.Line, _ = strconv.Atoi(m[1])
+		if !isScannerProblem(m[2]) {
+			// yaml.v3 prints the 0-based line of a parser (not scanner) error's mark.
+			f.Pos.Line++
+		}
 		f.Message = "YAML syntax: " + m[2]
 	} else {
 		f.Message = "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")
@@ -73,6 +77,53 @@ func yamlError(file string, err error) diag.Finding {
 		f.Hint = "YAML forbids tabs for indentation: indent with spaces"
 	}
 	return f
+}
+
+// isScannerProblem reports whether a yaml.v3 problem comes from its scanner, whose errors carry
+// a 1-based line; every other (parser) problem carries the mark's 0-based line.
+func isScannerProblem(problem string) bool {
+	if strings.HasPrefix(problem, "exceeded max depth") {
+		return true
+	}
+	for _, p := range scannerProblems {
+		if problem == p {
+			return true
+		}
+	}
+	return false
+}
+
+// scannerProblems are the problem texts of yaml.v3's scanner (scannerc.go, v3.0.1).
+var scannerProblems = []string{
+	"block sequence entries are not allowed in this context",
+	"could not find expected ':'",
+	"could not find expected directive name",
+	"did not find URI escaped octet",
+	"did not find expected '!'",
+	"did not find expected alphabetic or numeric character",
+	"did not find expected comment or line break",
+	"did not find expected digit or '.' character",
+	"did not find expected hexdecimal number",
+	"did not find expected tag URI",
+	"did not find expected version number",
+	"did not find expected whitespace or line break",
+	"did not find expected whitespace",
+	"did not find the expected '>'",
+	"found a tab character that violates indentation",
+	"found a tab character where an indentation space is expected",
+	"found an incorrect leading UTF-8 octet",
+	"found an incorrect trailing UTF-8 octet",
+	"found an indentation indicator equal to 0",
+	"found character that cannot start any token",
+	"found extremely long version number",
+	"found invalid Unicode character escape code",
+	"found unexpected document indicator",
+	"found unexpected end of stream",
+	"found unexpected non-alphabetical character",
+	"found unknown directive name",
+	"found unknown escape character",
+	"mapping keys are not allowed in this context",
+	"mapping values are not allowed in this context",
 }
 
 type treeBuilder struct {
