@@ -203,7 +203,8 @@ func finish(o options, ok bool) {
 			fmt.Fprintf(os.Stderr, "dtheap-check: --strict and the check failed: not starting %s\n", o.then)
 		}
 	}
-	cmd, what := unix.LINUX_REBOOT_CMD_POWER_OFF, "powering off"
+	// The magic numbers are unsigned 32-bit in the kernel; HALT does not fit a 32-bit int.
+	cmd, what := uint32(unix.LINUX_REBOOT_CMD_POWER_OFF), "powering off"
 	switch o.finally {
 	case "reboot":
 		cmd, what = unix.LINUX_REBOOT_CMD_RESTART, "rebooting"
@@ -212,7 +213,7 @@ func finish(o options, ok bool) {
 	}
 	fmt.Fprintf(os.Stderr, "dtheap-check: %s\n", what)
 	unix.Sync()
-	err := unix.Reboot(cmd)
+	err := unix.Reboot(int(int32(cmd)))
 	fmt.Fprintf(os.Stderr, "dtheap-check: reboot(%s): %v; idling\n", what, err)
 	for {
 		time.Sleep(time.Hour)
