@@ -75,18 +75,23 @@ func LabelFor(r *plan.Region) string {
 	return DeriveLabel(r.Name)
 }
 
-// DeriveLabel turns a region name into a DT label ("linux,cma" -> "linux_cma").
+// DeriveLabel turns a region name into a DT label ("linux,cma" -> "linux_cma"), the same way
+// the board loader derives a pool's default label (board.DefaultLabel; a test keeps them equal),
+// so import can leave out labels that are the default.
 func DeriveLabel(name string) string {
 	var sb strings.Builder
-	for i, c := range name {
-		ok := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' && i > 0
-		if ok {
+	for _, c := range name {
+		if c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
 			sb.WriteRune(c)
 		} else {
 			sb.WriteByte('_')
 		}
 	}
-	return sb.String()
+	l := sb.String()
+	if l == "" || l[0] >= '0' && l[0] <= '9' {
+		l = "_" + l
+	}
+	return l
 }
 
 // nodeName is the region's node name: the plan's, else name@base for fixed regions.
