@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dtheap/dtheap/dtbind"
+	"github.com/dtheap/dtheap/internal/output"
 )
 
 func init() { root.AddCommand(newDTBCmd()) }
@@ -29,7 +33,8 @@ A base whose /reserved-memory cells differ from the root's (Linux would ignore e
 whose root cells differ from the board's, or whose memory nodes describe other RAM than the
 board is refused. QEMU rewrites /memory from -m: dump the base with the board's memory size.
 
-With --check nothing is written: exit 1 when OUT.dtb differs from what would be written.`,
+With --check nothing is written: exit 1 when OUT.dtb differs from what would be written
+(shown as a diff of the decompiled trees when dtc is installed).`,
 		Example: `  qemu-system-aarch64 -M virt,dumpdtb=virt.dtb -cpu cortex-a57 -m 1024 -nic none
   dtheap dtb boards/qemu-virt-arm64.yaml --base virt.dtb -o board.dtb`,
 		Args: cobra.ExactArgs(1),
@@ -57,6 +62,11 @@ With --check nothing is written: exit 1 when OUT.dtb differs from what would be 
 					fmt.Fprintf(cmd.ErrOrStderr(), "dtheap: %s: %s\n", base, n)
 				}
 			}
+			if check {
+				if done, err := checkDTB(cmd, out, res.DTB); done {
+					return err
+				}
+			}
 			return writeOutput(cmd, out, res.DTB, check)
 		},
 	}
@@ -65,4 +75,33 @@ With --check nothing is written: exit 1 when OUT.dtb differs from what would be 
 	cmd.Flags().BoolVar(&check, "check", false, "compare with the output file instead of writing it: exit 1 if it differs")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not list replaced and kept /reserved-memory children")
 	return cmd
+}
+
+// checkDTB shows a --check difference between two blobs as a diff of their decompiled source,
+// which a reviewer can read, when dtc is installed. done is false when it could not (no dtc,
+// no file on disk): the caller falls back to the plain byte comparison.
+func checkDTB(cmd *cobra.Command, path string, want []byte) (done bool, err error) {
+	have, rerr := os.ReadFile(path)
+	dtc, lerr := exec.LookPath("dtc")
+	if rerr != nil || lerr != nil || bytes.Equal(have, want) {
+		return false, nil
+	}
+	decompile := func(blob []byte) (string, error) {
+		c := exec.Command(dtc, "-q", "-I", "dtb", "-O", "dts", "-o", "-", "-")
+		c.Stdin = bytes.NewReader(blob)
+		out, err := c.Output()
+		return string(out), err
+	}
+	a, err1 := decompile(have)
+	b, err2 := decompile(want)
+	if err1 != nil || err2 != nil {
+		return false, nil
+	}
+	w := cmd.OutOrStdout()
+	if a == b {
+		fmt.Fprintf(w, "%s: bytes differ but the trees decompile the same (layout only)\n", path)
+	} else {
+		io.WriteString(w, output.UnifiedDiff(path+" (on disk, decompiled)", path+" (generated, decompiled)", a, b))
+	}
+	return true, findingsExit()
 }
