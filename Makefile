@@ -20,7 +20,10 @@ vet:
 unit:
 	$(GO) test ./...
 
-test: deps build vet unit
+e2e: build
+	./scripts/e2e.sh
+
+test: deps build vet unit e2e
 
 clean:
 	rm -rf $(BIN)

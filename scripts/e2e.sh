@@ -42,7 +42,7 @@ boot() {
 	local status=0
 	timeout "${QEMU_TIMEOUT:-180}" qemu-system-aarch64 -M virt -cpu cortex-a57 -m 1024 -nographic -nic none \
 		-no-reboot -kernel "$IMAGE" -initrd "$work/initramfs.cpio.gz" -dtb "$1" \
-		-append "console=ttyAMA0 earlycon panic=-1" >"$2.raw" 2>&1 || status=$?
+		-append "console=ttyAMA0 earlycon panic=-1 dtheap.selftest=/usr/bin/dmabuf-heap" >"$2.raw" 2>&1 || status=$?
 	tr -d '\r' <"$2.raw" >"$2"
 	return $status
 }
@@ -90,8 +90,11 @@ for m in re.finditer(r"dtheap: heap (\S+): \S+ on (\S+) base (0x[0-9a-f]+) size 
         ok = False
 sys.exit(0 if ok else 1)
 PY
-selftest_ok=$(grep -cE "^selftest: .*(ok|PASS)" "$console" || true)
-selftest_fail=$(grep -cE "^selftest: .*(FAIL|not ok)" "$console" || true)
+selftest_ok=$(grep -cE "^selftest: .*: +OK$" "$console" || true)
+selftest_fail=$(grep -cE "^selftest: .*(FAIL|ERROR|Error)" "$console" || true)
+selftest_heaps=$(grep -cE "^selftest: Testing heap: " "$console" || true)
+mappable=$(python3 -c 'import json,sys; print(sum(h["mappable"] for h in json.load(open(sys.argv[1]))["heaps"]))' "$work/manifest.json")
+[ "$selftest_heaps" -eq "$mappable" ] || fail "the selftest ran on $selftest_heaps heaps, the board has $mappable mappable ones"
 [ "$selftest_ok" -gt 0 ] || fail "the kernel selftest reported no passing case"
 [ "$selftest_fail" -eq 0 ] || fail "the kernel selftest reported $selftest_fail failures"
 
