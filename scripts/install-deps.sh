@@ -4,8 +4,7 @@
 # module build and the boot proof. Idempotent: skips apt when everything is there.
 set -euo pipefail
 pkgs=(device-tree-compiler dt-schema qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-	linux-source-6.1 bc bison flex libssl-dev libelf-dev cpio kmod patch xz-utils make
-	chromium)
+	linux-source-6.1 bc bison flex libssl-dev libelf-dev cpio kmod patch xz-utils make)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
