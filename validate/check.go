@@ -144,6 +144,14 @@ func (c *checker) names() {
 			labels[r.Label] = r
 		}
 	}
+	for _, bp := range c.b.Pools {
+		for _, d := range bp.Devices {
+			if r := labels[strings.TrimPrefix(d.Node, "&")]; r != nil && strings.HasPrefix(d.Node, "&") {
+				c.report("duplicate-name", bp.Name, d.Pos, fmt.Sprintf("give region %q another label:, e.g. %s_pool", r.Name, r.Label),
+					"device %s has the same label as region %q: the devicetree would define label %q twice", d.Node, r.Name, r.Label)
+			}
+		}
+	}
 }
 
 func (c *checker) inDRAM(r plan.Range) bool {
