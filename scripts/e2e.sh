@@ -33,6 +33,18 @@ $dtheap plan --format json "$board" >"$work/plan.json"
 log "module: dtheap build against $KDIR"
 $dtheap build "$board" --kdir "$KDIR" -o "$work/module" -j2 >/dev/null
 
+log "module for every reference board (W=1, -Werror, no warnings) and checkpatch --strict"
+for b in boards/*.yaml; do
+	n=$(basename "$b" .yaml)
+	$dtheap build "$b" --kdir "$KDIR" -o "$work/modules/$n" -j2 >/dev/null 2>"$work/modules-$n.log" ||
+		{ cat "$work/modules-$n.log" >&2; fail "module build for $b"; }
+done
+for f in kernel/src/*.c kernel/src/*.h "$work"/modules/*/dtheap_board.c; do
+	"$KDIR/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types -f "$f" >"$work/checkpatch.txt" 2>&1 ||
+		{ cat "$work/checkpatch.txt" >&2; fail "checkpatch --strict: $f"; }
+	[ ! -s "$work/checkpatch.txt" ] || { cat "$work/checkpatch.txt" >&2; fail "checkpatch --strict: $f"; }
+done
+
 log "initramfs: checker + module + manifest + kernel selftest"
 $dtheap initramfs "$board" --module "$work/module/dtheap_heaps.ko" --selftest "$SELFTEST" -o "$work/initramfs.cpio.gz"
 $dtheap manifest "$board" -o "$work/manifest.json"
