@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test unit vet deps e2e clean
+.PHONY: all build test unit vet deps e2e qemu clean
 
 all: build
 
@@ -24,6 +24,10 @@ e2e: build
 	./scripts/e2e.sh
 
 test: deps build vet unit e2e
+
+# Boot any board that fits QEMU virt: make qemu BOARD=boards/qemu-virt-arm64.yaml
+qemu: build
+	./scripts/qemu.sh $(BOARD)
 
 clean:
 	rm -rf $(BIN)

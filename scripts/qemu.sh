@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Boot any board whose DRAM fits QEMU virt's window (one bank at 0x40000000) on the reference
+# 6.1 arm64 kernel, with dtheap's devicetree, module and boot checker, and print the checker's
+# report: see a layout come up before the hardware arrives.
+#
+# Usage: scripts/qemu.sh BOARD.yaml            (make qemu BOARD=BOARD.yaml)
+# Environment: KDIR/IMAGE to use your own kernel build instead of the reference kernel.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+board=${1:?usage: scripts/qemu.sh BOARD.yaml}
+board=$(realpath "$board")
+cd "$top"
+work=$(mktemp -d /tmp/dtheap-qemu.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+if [ -z "${KDIR:-}" ] || [ -z "${IMAGE:-}" ]; then
+	eval "$(kernel/refkernel/build.sh)"
+fi
+go build -o bin/dtheap ./cmd/dtheap
+bin/dtheap plan --format json "$board" >"$work/plan.json"
+mem=$(python3 - "$work/plan.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+if p["arch"] != "arm64" or len(p["memory"]) != 1 or p["memory"][0]["base"] != 0x40000000:
+    sys.exit("qemu.sh: QEMU virt needs an arm64 board with one DRAM bank at 0x40000000")
+print(p["memory"][0]["size"] >> 20)
+PY
+)
+qemu-system-aarch64 -M virt,dumpdtb="$work/virt.dtb" -cpu cortex-a57 -m "$mem" -nic none -display none >/dev/null 2>&1
+bin/dtheap dtb "$board" --base "$work/virt.dtb" -o "$work/board.dtb"
+bin/dtheap build "$board" --kdir "$KDIR" -o "$work/module" >/dev/null
+bin/dtheap initramfs "$board" --module "$work/module/dtheap_heaps.ko" ${SELFTEST:+--selftest "$SELFTEST"} -o "$work/initramfs.cpio.gz"
+timeout "${QEMU_TIMEOUT:-180}" qemu-system-aarch64 -M virt -cpu cortex-a57 -m "$mem" -nographic -nic none -no-reboot \
+	-kernel "$IMAGE" -initrd "$work/initramfs.cpio.gz" -dtb "$work/board.dtb" \
+	-append "console=ttyAMA0 earlycon panic=-1 ${SELFTEST:+dtheap.selftest=/usr/bin/dmabuf-heap}" | tr -d '\r' >"$work/console.txt" || true
+grep -E "^(PASS|FAIL|SKIP) |^dtheap|^selftest|Reserved memory|OVERLAP" "$work/console.txt"
+grep -q "^dtheap-check: verdict PASS" "$work/console.txt"
