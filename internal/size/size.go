@@ -107,16 +107,18 @@ func parseNumber(n string) (uint64, error) {
 	return v, nil
 }
 
+// units are the binary units sizes are printed in, largest first.
+var units = []struct {
+	name string
+	val  uint64
+}{{"TiB", TiB}, {"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB}}
+
 // Human prints a size in the largest binary unit that divides it exactly ("64 MiB", "1.5 GiB" is
 // never produced: "1536 MiB"), falling back to bytes.
 func Human(v uint64) string {
 	if v == 0 {
 		return "0 B"
 	}
-	units := []struct {
-		name string
-		val  uint64
-	}{{"TiB", TiB}, {"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB}}
 	for _, u := range units {
 		if v%u.val == 0 {
 			return fmt.Sprintf("%d %s", v/u.val, u.name)
@@ -128,10 +130,6 @@ func Human(v uint64) string {
 // Approx prints a size rounded to one decimal in the largest unit not above it ("47.9 MiB"),
 // for places where exactness would hurt reading (maps, tables of free space).
 func Approx(v uint64) string {
-	units := []struct {
-		name string
-		val  uint64
-	}{{"TiB", TiB}, {"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB}}
 	for _, u := range units {
 		if v >= u.val {
 			if v%u.val == 0 {
@@ -152,10 +150,7 @@ func Compact(v uint64) string {
 	if v == 0 {
 		return "0"
 	}
-	for _, u := range []struct {
-		name string
-		val  uint64
-	}{{"TiB", TiB}, {"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB}} {
+	for _, u := range units {
 		if v%u.val == 0 {
 			return fmt.Sprintf("%d%s", v/u.val, u.name)
 		}
