@@ -5,7 +5,7 @@
 // usage errors).
 //
 // As PID 1 it also reads dtheap.<flag>[=value] from the kernel command line (dtheap.then=,
-// dtheap.strict, dtheap.finally=, ...) for every flag not given as an argument, so one
+// dtheap.strict, dtheap.finally=, dtheap.timings, ...) for every flag not given as an argument, so one
 // initramfs serves several uses. It stays on the standard flag package to keep the static
 // binary small.
 package main
@@ -39,6 +39,7 @@ type options struct {
 	then       string
 	finally    string
 	mount      bool
+	timings    bool
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
@@ -54,6 +55,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.then, "then", "", "as PID 1: exec this init after the checks (e.g. /sbin/init)")
 	fs.StringVar(&o.finally, "finally", "poweroff", "as PID 1 when not exec'ing --then: poweroff, reboot or halt")
 	fs.BoolVar(&o.mount, "mount", false, "mount proc, sysfs, devtmpfs and debugfs if missing (implied as PID 1)")
+	fs.BoolVar(&o.timings, "timings", false, "append each check's wall time to its line, and print the total")
 	return fs
 }
 
@@ -127,6 +129,11 @@ func run(o options, stdout, stderr io.Writer) bool {
 	if o.jsonOut == "-" {
 		text = stderr
 	}
+	format := check.FormatResult
+	if o.timings {
+		format = check.FormatTimed
+	}
+	start := time.Now()
 	var rep *check.Report
 	m, err := manifest.Read(filepath.Join(o.root, o.manifest))
 	if err != nil {
@@ -138,11 +145,13 @@ func run(o options, stdout, stderr io.Writer) bool {
 		rep = check.Run(context.Background(), check.Config{
 			Root: o.root, Manifest: m, ModulesDir: o.modulesDir, Timeout: o.timeout,
 			Loader: check.FinitModule{}, Heaps: check.DMAHeaps{},
-			OnResult: func(r check.Result) { fmt.Fprintln(text, check.FormatResult(r)) },
+			OnResult: func(r check.Result) { fmt.Fprintln(text, format(r)) },
 		})
 		if o.selftest != "" {
+			t := time.Now()
 			res := check.RunSelftest(context.Background(), o.selftest, m, o.selftestTO, text)
-			fmt.Fprintln(text, check.FormatResult(res))
+			res.Duration = time.Since(t)
+			fmt.Fprintln(text, format(res))
 			rep.Add(res)
 		}
 	}
@@ -151,6 +160,9 @@ func run(o options, stdout, stderr io.Writer) bool {
 			fmt.Fprintln(stderr, "dtheap-check:", err)
 			rep.Add(check.Result{ID: "report", Status: check.Fail, Detail: err.Error()})
 		}
+	}
+	if o.timings {
+		fmt.Fprintf(text, "dtheap-check: checks took %v\n", time.Since(start).Round(time.Microsecond))
 	}
 	fmt.Fprintln(text, rep.Summary())
 	return rep.OK()

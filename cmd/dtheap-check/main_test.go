@@ -66,6 +66,22 @@ func TestRunWithoutManifest(t *testing.T) {
 	}
 }
 
+func TestRunTimings(t *testing.T) {
+	var o options
+	fs := newFlagSet(&o)
+	if err := fs.Parse([]string{"--root", t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	if errs := applyCmdline(fs, "dtheap.timings"); len(errs) > 0 || !o.timings {
+		t.Fatalf("dtheap.timings on the command line: %v, timings=%v", errs, o.timings)
+	}
+	var out, errb bytes.Buffer
+	run(o, &out, &errb)
+	if !strings.Contains(out.String(), "\ndtheap-check: checks took ") {
+		t.Errorf("no total time line:\n%s", out.String())
+	}
+}
+
 func TestRunJSONToStdout(t *testing.T) {
 	var o options
 	fs := newFlagSet(&o)

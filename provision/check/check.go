@@ -27,10 +27,13 @@ const (
 )
 
 // Result is one check's outcome; ID is stable (e.g. "heap/video@70000000/placement").
+// Duration is the check's own wall time (0 for results that ran no step, such as a SKIP
+// decided up front); JSON carries it as integer nanoseconds.
 type Result struct {
-	ID     string `json:"id"`
-	Status Status `json:"status"`
-	Detail string `json:"detail"`
+	ID       string        `json:"id"`
+	Status   Status        `json:"status"`
+	Detail   string        `json:"detail"`
+	Duration time.Duration `json:"duration_ns,omitempty"`
 }
 
 // ModuleLoader loads one kernel module file (path is already joined with the root).
@@ -132,6 +135,7 @@ func (r *runner) step(ctx context.Context, id string, fn func(ctx context.Contex
 		d string
 	}
 	ch := make(chan out, 1)
+	start := time.Now()
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -143,9 +147,9 @@ func (r *runner) step(ctx context.Context, id string, fn func(ctx context.Contex
 	}()
 	select {
 	case o := <-ch:
-		return r.add(Result{ID: id, Status: o.s, Detail: o.d})
+		return r.add(Result{ID: id, Status: o.s, Detail: o.d, Duration: time.Since(start)})
 	case <-hard.C:
-		return r.add(Result{ID: id, Status: Fail, Detail: fmt.Sprintf("timed out after %v", r.cfg.Timeout)})
+		return r.add(Result{ID: id, Status: Fail, Detail: fmt.Sprintf("timed out after %v", r.cfg.Timeout), Duration: time.Since(start)})
 	}
 }
 

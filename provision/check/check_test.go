@@ -539,6 +539,52 @@ func TestReportFormats(t *testing.T) {
 	}
 }
 
+// The per-check wall time: bracketed after the line with --timings, duration_ns in JSON, both
+// absent for a result that ran no step.
+func TestFormatTimed(t *testing.T) {
+	timed := Result{ID: "heap/dsp/alloc", Status: Pass, Detail: "ok", Duration: 3210500 * time.Nanosecond}
+	if got, want := FormatTimed(timed), "PASS heap/dsp/alloc: ok [3.211ms]"; got != want {
+		t.Errorf("FormatTimed = %q, want %q", got, want)
+	}
+	untimed := Result{ID: "c", Status: Skip}
+	if got := FormatTimed(untimed); got != FormatResult(untimed) {
+		t.Errorf("FormatTimed without a duration = %q, want %q", got, FormatResult(untimed))
+	}
+	b, err := json.Marshal([]Result{timed, untimed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"id":"heap/dsp/alloc","status":"PASS","detail":"ok","duration_ns":3210500},{"id":"c","status":"SKIP","detail":""}]`
+	if string(b) != want {
+		t.Errorf("JSON %s, want %s", b, want)
+	}
+}
+
+// Every result that went through a step carries its wall time; results decided up front do not.
+func TestRunRecordsDurations(t *testing.T) {
+	m := testManifest()
+	root := t.TempDir()
+	rep := Run(context.Background(), Config{Root: root, Manifest: m, Timeout: 50 * time.Millisecond, Poll: time.Millisecond})
+	stepped := 0
+	for _, r := range rep.Checks {
+		if strings.HasSuffix(r.ID, "/alloc") && r.Status == Skip {
+			if r.Duration != 0 {
+				t.Errorf("%s: a SKIP decided without running has duration %v", r.ID, r.Duration)
+			}
+			continue
+		}
+		if r.Duration < 0 {
+			t.Errorf("%s: negative duration %v", r.ID, r.Duration)
+		}
+		if r.Duration > 0 {
+			stepped++
+		}
+	}
+	if stepped == 0 {
+		t.Errorf("no result carries a duration: %+v", rep.Checks)
+	}
+}
+
 func TestHumanSize(t *testing.T) {
 	for in, want := range map[uint64]string{
 		0: "0 bytes", 512: "512 bytes", 4096: "4 KiB", 32 << 20: "32 MiB", 3 << 30: "3 GiB",

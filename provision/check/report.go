@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/dtheap/dtheap/provision/manifest"
 )
@@ -64,6 +65,16 @@ func FormatResult(r Result) string {
 		return fmt.Sprintf("%-4s %s", r.Status, r.ID)
 	}
 	return fmt.Sprintf("%-4s %s: %s", r.Status, r.ID, r.Detail)
+}
+
+// FormatTimed is FormatResult with the check's own wall time appended in brackets, e.g.
+// "PASS heap/dsp/alloc: allocated 1 MiB, ... [3.2ms]" (dtheap-check --timings). Results that
+// ran no step carry no time and print as FormatResult does.
+func FormatTimed(r Result) string {
+	if r.Duration <= 0 {
+		return FormatResult(r)
+	}
+	return fmt.Sprintf("%s [%v]", FormatResult(r), r.Duration.Round(time.Microsecond))
 }
 
 // Summary is the final machine-greppable line.
