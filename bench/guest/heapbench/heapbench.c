@@ -1,0 +1,623 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * heapbench: DMA-BUF heap benchmark for the dtheap guest (make bench-e2e).
+ *
+ * For every heap in /dev/dma_heap (the kernel's own "system" and default
+ * CMA heap as well as dtheap's) and for 4 KiB, 64 KiB, 1 MiB and 8 MiB it
+ * measures, with CLOCK_MONOTONIC around each single operation:
+ *   alloc       DMA_HEAP_IOCTL_ALLOC + close() of the dma-buf fd
+ *   mmap_touch  mmap() of a fresh buffer + one write per page (munmap and
+ *               the allocation itself are not timed); heaps that refuse
+ *               mmap (dtheap's unmapped heaps: EPERM) are reported skipped
+ *   memset      memset(0) of an already faulted-in malloc'd buffer of the
+ *               same size: the user-space floor for handing out zeroed memory
+ * and, for every heap backed by a fixed pool (dtheap heaps, the kernel's
+ * CMA heap; not "system"), a seeded random alloc/free workload after which
+ * the largest single allocation that still succeeds (binary search over
+ * page counts) is compared with the free bytes the pool reports.
+ *
+ * The measurements are interleaved: each round runs every size on every
+ * heap once, so drift of a shared machine (or of QEMU's emulation) hits all
+ * heaps alike. Medians and p90 (nearest rank) are over all samples of all
+ * rounds.
+ *
+ * Output: machine-readable lines, parsed by bench/guest (Go):
+ *   BENCH-BEGIN version=1 rounds=R seed=S page=4096
+ *   HEAP name=N provider=kernel|dtheap kind=system|cma|carveout|unmapped|other
+ *   BENCH heap=N size=B op=alloc|mmap_touch|memset median_ns=.. p90_ns=.. n=.. mibps=..
+ *   SKIP heap=N size=B op=mmap_touch reason=EPERM
+ *   FRAG heap=N pool_bytes=.. free_bytes=.. largest_bytes=.. ops=.. failed=..
+ *   FRAG heap=system na=no-pool
+ *   BENCH-END status=ok|fail errors=E
+ * then a human-readable table. Heap names never contain spaces.
+ *
+ * Usage: heapbench [--dir DIR] [--rounds N] [--seed S] [--quick]
+ * As PID 1 (dtheap-check --then / dtheap.then=) the options come from the
+ * environment instead, which the kernel fills from unknown cmdline words:
+ * HEAPBENCH_ROUNDS=N HEAPBENCH_SEED=S HEAPBENCH_QUICK=1; it then powers off
+ * at the end, since PID 1 must not exit. Exit status: 0 ok, 1 a measurement
+ * failed, 2 usage error or no heap directory.
+ *
+ * Build: aarch64-linux-gnu-gcc -static -O2 -Wall -I<hdr>/include
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/dma-heap.h>
+#include <linux/reboot.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+
+#define MAX_HEAPS 32
+#define NAME_LEN 128
+#define KiB 1024UL
+#define MiB (1024UL * KiB)
+#define DTHEAP_DEBUGFS "/sys/kernel/debug/dtheap"
+#define CMA_DEBUGFS "/sys/kernel/debug/cma"
+
+static const size_t sizes[] = { 4 * KiB, 64 * KiB, 1 * MiB, 8 * MiB };
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+/* Samples per round and size for alloc; mmap_touch and memset take fewer. */
+static const int alloc_iters[NSIZES] = { 100, 50, 20, 6 };
+static const int touch_iters[NSIZES] = { 40, 20, 8, 3 };
+static const int memset_iters[NSIZES] = { 100, 50, 20, 6 };
+
+enum op { OP_ALLOC, OP_TOUCH, OP_MEMSET, NOPS };
+static const char *const op_names[NOPS] = { "alloc", "mmap_touch", "memset" };
+
+struct samples {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+struct heap {
+	char name[NAME_LEN];
+	char provider[16];
+	char kind[16];
+	int fd;			/* the heap's device, open for the whole run */
+	int no_mmap;		/* errno of the refused mmap, 0 if it maps */
+	struct samples s[NOPS][NSIZES];
+};
+
+static struct heap heaps[MAX_HEAPS];
+static int nheaps;
+static struct samples memset_samples[NSIZES];
+static const char *heap_dir = "/dev/dma_heap";
+static int rounds = 5, quick;
+static uint64_t seed = 1;
+static long page_size;
+static int errors;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void add_sample(struct samples *s, uint64_t v)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 64;
+		s->v = realloc(s->v, s->cap * sizeof(*s->v));
+		if (!s->v) {
+			perror("heapbench: realloc");
+			exit(2);
+		}
+	}
+	s->v[s->n++] = v;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile (p in 1..100) of the samples; sorts them. */
+static uint64_t percentile(struct samples *s, int p)
+{
+	size_t rank;
+
+	if (!s->n)
+		return 0;
+	qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
+	rank = (s->n * p + 99) / 100;
+	return s->v[rank ? rank - 1 : 0];
+}
+
+/* xorshift64*: the same seed gives the same workload on every boot. */
+static uint64_t rnd(void)
+{
+	seed ^= seed >> 12;
+	seed ^= seed << 25;
+	seed ^= seed >> 27;
+	return seed * 2685821657736338717ULL;
+}
+
+static int read_u64(const char *path, uint64_t *v)
+{
+	char buf[64];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	*v = strtoull(buf, NULL, 0);
+	return 0;
+}
+
+static int read_word(const char *path, char *out, size_t len)
+{
+	char buf[64];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	n = strcspn(buf, " \n");
+	if ((size_t)n >= len)
+		n = len - 1;
+	memcpy(out, buf, n);
+	out[n] = 0;
+	return 0;
+}
+
+/* Allocate len bytes; returns the dma-buf fd or -errno. */
+static int heap_alloc(struct heap *h, size_t len)
+{
+	struct dma_heap_allocation_data data = {
+		.len = len,
+		.fd_flags = O_RDWR | O_CLOEXEC,
+	};
+
+	if (ioctl(h->fd, DMA_HEAP_IOCTL_ALLOC, &data) < 0)
+		return -errno;
+	return data.fd;
+}
+
+/*
+ * Pool size and free bytes, as the pool itself counts them: dtheap's
+ * debugfs (size, used) or the kernel's CMA debugfs (count, used in pages).
+ * Returns -1 for heaps without a pool of their own (system).
+ */
+static int pool_state(const struct heap *h, uint64_t *size, uint64_t *free_b)
+{
+	char path[256];
+	uint64_t used;
+
+	if (!strcmp(h->provider, "dtheap")) {
+		snprintf(path, sizeof(path), DTHEAP_DEBUGFS "/%s/size", h->name);
+		if (read_u64(path, size))
+			return -1;
+		snprintf(path, sizeof(path), DTHEAP_DEBUGFS "/%s/used", h->name);
+		if (read_u64(path, &used))
+			return -1;
+	} else if (!strcmp(h->kind, "cma")) {
+		snprintf(path, sizeof(path), CMA_DEBUGFS "/%s/count", h->name);
+		if (read_u64(path, size))
+			return -1;
+		snprintf(path, sizeof(path), CMA_DEBUGFS "/%s/used", h->name);
+		if (read_u64(path, &used))
+			return -1;
+		*size *= page_size;
+		used *= page_size;
+	} else {
+		return -1;
+	}
+	*free_b = used < *size ? *size - used : 0;
+	return 0;
+}
+
+static void classify(struct heap *h)
+{
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), DTHEAP_DEBUGFS "/%s/kind", h->name);
+	if (!read_word(path, h->kind, sizeof(h->kind))) {
+		snprintf(h->provider, sizeof(h->provider), "dtheap");
+		return;
+	}
+	snprintf(h->provider, sizeof(h->provider), "kernel");
+	snprintf(path, sizeof(path), CMA_DEBUGFS "/%s", h->name);
+	if (!strcmp(h->name, "system"))
+		snprintf(h->kind, sizeof(h->kind), "system");
+	else if (!stat(path, &st))
+		snprintf(h->kind, sizeof(h->kind), "cma");
+	else
+		snprintf(h->kind, sizeof(h->kind), "other");
+}
+
+static int cmp_heap(const void *a, const void *b)
+{
+	const struct heap *x = a, *y = b;
+
+	/* kernel heaps first, then by name */
+	if (strcmp(x->provider, y->provider))
+		return -strcmp(x->provider, y->provider);
+	return strcmp(x->name, y->name);
+}
+
+static int open_heaps(void)
+{
+	char path[512];
+	struct dirent *de;
+	DIR *d = opendir(heap_dir);
+
+	if (!d) {
+		fprintf(stderr, "heapbench: %s: %s\n", heap_dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) && nheaps < MAX_HEAPS) {
+		struct heap *h = &heaps[nheaps];
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= NAME_LEN)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", heap_dir, de->d_name);
+		h->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (h->fd < 0) {
+			fprintf(stderr, "heapbench: %s: %s\n", path, strerror(errno));
+			errors++;
+			continue;
+		}
+		snprintf(h->name, sizeof(h->name), "%s", de->d_name);
+		classify(h);
+		nheaps++;
+	}
+	closedir(d);
+	qsort(heaps, nheaps, sizeof(heaps[0]), cmp_heap);
+	return 0;
+}
+
+static void bench_alloc(struct heap *h, int si, int iters)
+{
+	int i, fd;
+
+	for (i = 0; i < iters; i++) {
+		uint64_t t0 = now_ns();
+
+		fd = heap_alloc(h, sizes[si]);
+		if (fd < 0) {
+			fprintf(stderr, "heapbench: %s: alloc %zu: %s\n", h->name, sizes[si],
+				strerror(-fd));
+			errors++;
+			return;
+		}
+		close(fd);
+		add_sample(&h->s[OP_ALLOC][si], now_ns() - t0);
+	}
+}
+
+static void bench_touch(struct heap *h, int si, int iters)
+{
+	size_t len = sizes[si], off;
+	volatile char *p;
+	int i, fd;
+
+	for (i = 0; i < iters && !h->no_mmap; i++) {
+		uint64_t t0, t1;
+
+		fd = heap_alloc(h, len);
+		if (fd < 0) {
+			fprintf(stderr, "heapbench: %s: alloc %zu: %s\n", h->name, len,
+				strerror(-fd));
+			errors++;
+			return;
+		}
+		t0 = now_ns();
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			h->no_mmap = errno;
+			close(fd);
+			if (h->no_mmap != EPERM) {
+				fprintf(stderr, "heapbench: %s: mmap: %s\n", h->name,
+					strerror(h->no_mmap));
+				errors++;
+			}
+			return;
+		}
+		for (off = 0; off < len; off += page_size)
+			p[off] = 1;
+		t1 = now_ns();
+		munmap((void *)p, len);
+		close(fd);
+		add_sample(&h->s[OP_TOUCH][si], t1 - t0);
+	}
+}
+
+static void bench_memset(int si, int iters)
+{
+	size_t len = sizes[si];
+	char *p = aligned_alloc(page_size, len);
+	int i;
+
+	if (!p) {
+		errors++;
+		return;
+	}
+	memset(p, 1, len); /* fault it in: only the zeroing is timed */
+	for (i = 0; i < iters; i++) {
+		uint64_t t0 = now_ns();
+
+		memset(p, 0, len);
+		/* keep the compiler from dropping the memset */
+		__asm__ volatile("" : : "r"(p) : "memory");
+		add_sample(&memset_samples[si], now_ns() - t0);
+	}
+	free(p);
+}
+
+struct live {
+	int fd;
+	size_t len;
+};
+
+/*
+ * Seeded random alloc/free on a pool heap, keeping at most 60% of the free
+ * bytes live; then the largest allocation that still succeeds.
+ */
+static void fragmentation(struct heap *h)
+{
+	const int nops = quick ? 100 : 400;
+	uint64_t pool, free0, free1, live_bytes = 0, cap;
+	uint64_t lo, hi, mid, largest;
+	struct live *live;
+	int i, nlive = 0, failed = 0, fd;
+
+	if (pool_state(h, &pool, &free0)) {
+		printf("FRAG heap=%s na=no-pool\n", h->name);
+		return;
+	}
+	cap = free0 / 10 * 6;
+	live = calloc(nops, sizeof(*live));
+	if (!live) {
+		errors++;
+		return;
+	}
+	for (i = 0; i < nops; i++) {
+		/* 1..2^10 pages (4 KiB .. 4 MiB), log-uniform-ish */
+		uint64_t order = rnd() % 10, pages = (1ULL << order) + rnd() % (1ULL << order);
+		size_t len = pages * page_size;
+
+		if (nlive && (rnd() % 100 < 45 || live_bytes + len > cap)) {
+			int k = rnd() % nlive;
+
+			close(live[k].fd);
+			live_bytes -= live[k].len;
+			live[k] = live[--nlive];
+			continue;
+		}
+		fd = heap_alloc(h, len);
+		if (fd < 0) {
+			failed++;
+			continue;
+		}
+		live[nlive].fd = fd;
+		live[nlive].len = len;
+		nlive++;
+		live_bytes += len;
+	}
+	if (pool_state(h, &pool, &free1)) {
+		errors++;
+		free1 = 0;
+	}
+	/* largest page count that allocates, by binary search */
+	lo = 0;
+	hi = free1 / page_size;
+	while (lo < hi) {
+		mid = lo + (hi - lo + 1) / 2;
+		fd = heap_alloc(h, mid * page_size);
+		if (fd >= 0) {
+			close(fd);
+			lo = mid;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	largest = lo * page_size;
+	printf("FRAG heap=%s pool_bytes=%llu free_bytes=%llu largest_bytes=%llu live=%d live_bytes=%llu ops=%d failed=%d\n",
+	       h->name, (unsigned long long)pool, (unsigned long long)free1,
+	       (unsigned long long)largest, nlive, (unsigned long long)live_bytes, nops, failed);
+	while (nlive > 0)
+		close(live[--nlive].fd);
+	free(live);
+}
+
+static const char *errname(int e)
+{
+	static char buf[16];
+
+	if (e == EPERM)
+		return "EPERM";
+	if (e == EINVAL)
+		return "EINVAL";
+	if (e == ENODEV)
+		return "ENODEV";
+	snprintf(buf, sizeof(buf), "errno-%d", e);
+	return buf;
+}
+
+static double mibps(size_t len, uint64_t ns)
+{
+	return ns ? (double)len / MiB / ((double)ns / 1e9) : 0;
+}
+
+static void report_line(const char *heap, size_t len, enum op op, struct samples *s)
+{
+	uint64_t med, p90;
+
+	if (!s->n)
+		return;
+	med = percentile(s, 50);
+	p90 = percentile(s, 90);
+	printf("BENCH heap=%s size=%zu op=%s median_ns=%llu p90_ns=%llu n=%zu mibps=%.1f\n",
+	       heap, len, op_names[op], (unsigned long long)med, (unsigned long long)p90, s->n,
+	       mibps(len, med));
+}
+
+static void size_name(size_t len, char *buf, size_t n)
+{
+	if (len >= MiB)
+		snprintf(buf, n, "%zu MiB", len / MiB);
+	else
+		snprintf(buf, n, "%zu KiB", len / KiB);
+}
+
+static void table(void)
+{
+	char sz[32];
+	unsigned int si;
+	int i;
+
+	printf("\n%-16s %-8s %-7s %12s %12s %10s %14s\n", "heap", "kind", "size",
+	       "alloc med us", "alloc p90 us", "MiB/s", "mmap+touch us");
+	for (si = 0; si < NSIZES; si++) {
+		size_name(sizes[si], sz, sizeof(sz));
+		for (i = 0; i < nheaps; i++) {
+			struct heap *h = &heaps[i];
+			struct samples *a = &h->s[OP_ALLOC][si], *t = &h->s[OP_TOUCH][si];
+			char touch[32];
+
+			if (h->no_mmap)
+				snprintf(touch, sizeof(touch), "(%s)", errname(h->no_mmap));
+			else
+				snprintf(touch, sizeof(touch), "%.1f", percentile(t, 50) / 1e3);
+			printf("%-16s %-8s %-7s %12.1f %12.1f %10.1f %14s\n", h->name, h->kind, sz,
+			       percentile(a, 50) / 1e3, percentile(a, 90) / 1e3,
+			       mibps(sizes[si], percentile(a, 50)), touch);
+		}
+		printf("%-16s %-8s %-7s %12.1f %12.1f %10.1f %14s\n", "memset", "floor", sz,
+		       percentile(&memset_samples[si], 50) / 1e3,
+		       percentile(&memset_samples[si], 90) / 1e3,
+		       mibps(sizes[si], percentile(&memset_samples[si], 50)), "-");
+	}
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: heapbench [--dir DIR] [--rounds N] [--seed S] [--quick]\n");
+	return 2;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	const char *e;
+	int i;
+
+	e = getenv("HEAPBENCH_ROUNDS");
+	if (e)
+		rounds = atoi(e);
+	e = getenv("HEAPBENCH_SEED");
+	if (e)
+		seed = strtoull(e, NULL, 0);
+	e = getenv("HEAPBENCH_QUICK");
+	if (e)
+		quick = atoi(e);
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--quick")) {
+			quick = 1;
+		} else if (i + 1 < argc && !strcmp(argv[i], "--dir")) {
+			heap_dir = argv[++i];
+		} else if (i + 1 < argc && !strcmp(argv[i], "--rounds")) {
+			rounds = atoi(argv[++i]);
+		} else if (i + 1 < argc && !strcmp(argv[i], "--seed")) {
+			seed = strtoull(argv[++i], NULL, 0);
+		} else {
+			return -1;
+		}
+	}
+	if (rounds < 1 || rounds > 1000 || !seed)
+		return -1;
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
+	unsigned int si;
+	int r, i, div;
+
+	page_size = sysconf(_SC_PAGESIZE);
+	if (parse_args(argc, argv))
+		return usage();
+	if (quick)
+		rounds = 1;
+	if (open_heaps())
+		return 2;
+	printf("BENCH-BEGIN version=1 rounds=%d seed=%llu page=%ld heaps=%d\n", rounds,
+	       (unsigned long long)seed, page_size, nheaps);
+	for (i = 0; i < nheaps; i++)
+		printf("HEAP name=%s provider=%s kind=%s\n", heaps[i].name, heaps[i].provider,
+		       heaps[i].kind);
+	fflush(stdout);
+
+	div = quick ? 10 : 1;
+	for (r = 0; r < rounds; r++) {
+		for (si = 0; si < NSIZES; si++) {
+			bench_memset(si, (memset_iters[si] + div - 1) / div);
+			for (i = 0; i < nheaps; i++) {
+				bench_alloc(&heaps[i], si, (alloc_iters[si] + div - 1) / div);
+				bench_touch(&heaps[i], si, (touch_iters[si] + div - 1) / div);
+			}
+		}
+		fprintf(stderr, "heapbench: round %d of %d done\n", r + 1, rounds);
+	}
+
+	for (si = 0; si < NSIZES; si++) {
+		report_line("-", sizes[si], OP_MEMSET, &memset_samples[si]);
+		for (i = 0; i < nheaps; i++) {
+			struct heap *h = &heaps[i];
+
+			report_line(h->name, sizes[si], OP_ALLOC, &h->s[OP_ALLOC][si]);
+			if (h->no_mmap)
+				printf("SKIP heap=%s size=%zu op=mmap_touch reason=%s\n", h->name,
+				       sizes[si], errname(h->no_mmap));
+			else
+				report_line(h->name, sizes[si], OP_TOUCH, &h->s[OP_TOUCH][si]);
+		}
+	}
+	for (i = 0; i < nheaps; i++)
+		fragmentation(&heaps[i]);
+	printf("BENCH-END status=%s errors=%d\n", errors ? "fail" : "ok", errors);
+	table();
+	printf("heapbench: %s (%d heaps, %d rounds, %d errors)\n", errors ? "FAIL" : "done",
+	       nheaps, rounds, errors);
+	return errors ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	ret = run(argc, argv);
+	if (getpid() != 1)
+		return ret;
+	/* PID 1 (exec'd by dtheap-check): never exit, power off. */
+	fflush(stdout);
+	sync();
+	reboot(LINUX_REBOOT_CMD_POWER_OFF);
+	for (;;)
+		pause();
+}
