@@ -1,0 +1,76 @@
+package benchboard
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"github.com/u-root/u-root/pkg/dt"
+
+	"github.com/dtheap/dtheap/plan"
+)
+
+// BaseDTB returns a flattened devicetree that a plan can be patched into (dtbind.Patch):
+// root cells and memory nodes as the plan says, and one node per consumer device, labelled in
+// /__symbols__ as dtc -@ would. It stands in for the board's real tree, which a synthetic board
+// does not have; only &label device references are supported (path ones are an error).
+func BaseDTB(p *plan.Plan) ([]byte, error) {
+	root := dt.NewNode("", dt.WithProperty(
+		dt.PropertyU32("#address-cells", uint32(p.AddressCells)),
+		dt.PropertyU32("#size-cells", uint32(p.SizeCells)),
+		dt.PropertyString("compatible", "dtheap,synthetic"),
+		dt.PropertyString("model", p.Board),
+	))
+	root.Children = append(root.Children, dt.NewNode("chosen"))
+	for _, m := range p.Memory {
+		reg, err := regValue(m.Base, m.Size, p.AddressCells, p.SizeCells)
+		if err != nil {
+			return nil, fmt.Errorf("memory %s: %w", m.Name, err)
+		}
+		root.Children = append(root.Children, dt.NewNode(fmt.Sprintf("memory@%x", m.Base), dt.WithProperty(
+			dt.PropertyString("device_type", "memory"),
+			dt.Property{Name: "reg", Value: reg},
+		)))
+	}
+	symbols := dt.NewNode("__symbols__")
+	for _, d := range p.Devices {
+		label, ok := strings.CutPrefix(d.Ref, "&")
+		if !ok {
+			return nil, fmt.Errorf("device %s: only &label devices are supported", d.Ref)
+		}
+		name := strings.ReplaceAll(label, "_", "-")
+		root.Children = append(root.Children, dt.NewNode(name, dt.WithProperty(
+			dt.PropertyString("compatible", "dtheap,synthetic-device"),
+		)))
+		symbols.Properties = append(symbols.Properties, dt.PropertyString(label, "/"+name))
+	}
+	root.Children = append(root.Children, symbols)
+	f := &dt.FDT{RootNode: root}
+	// pkg/dt leaves the header's identity to the caller (see dtbind/fdt.go).
+	f.Header.Magic, f.Header.Version, f.Header.LastCompVersion = dt.Magic, 17, 16
+	var b bytes.Buffer
+	if _, err := f.Write(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// regValue encodes one (address, size) pair in the given cell counts (1 or 2 each).
+func regValue(base, size uint64, ac, sc int) ([]byte, error) {
+	var out []byte
+	for _, f := range []struct {
+		v     uint64
+		cells int
+	}{{base, ac}, {size, sc}} {
+		switch {
+		case f.cells == 2:
+			out = binary.BigEndian.AppendUint64(out, f.v)
+		case f.cells == 1 && f.v <= 0xffffffff:
+			out = binary.BigEndian.AppendUint32(out, uint32(f.v))
+		default:
+			return nil, fmt.Errorf("0x%x does not fit in %d cell(s)", f.v, f.cells)
+		}
+	}
+	return out, nil
+}
