@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what dtheap's tests need on a fresh Debian 12 machine: dtc and dt-schema for the
 # devicetree checks, the arm64 cross toolchain, QEMU and the Linux 6.1 source for the kernel
-# module build and the boot proof. Idempotent: skips apt when everything is there.
+# module build and the boot proof, and headless Chromium with a monospace font for the memory
+# map's browser test (mapview). Idempotent: skips apt when everything is there.
 set -euo pipefail
 pkgs=(device-tree-compiler dt-schema qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-	linux-source-6.1 bc bison flex libssl-dev libelf-dev cpio kmod patch xz-utils make)
+	linux-source-6.1 bc bison flex libssl-dev libelf-dev cpio kmod patch xz-utils make
+	chromium fonts-dejavu-core)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dtheap/dtheap/diag"
 	"github.com/dtheap/dtheap/internal/size"
+	"github.com/dtheap/dtheap/mapview"
 	"github.com/dtheap/dtheap/plan"
 )
 
@@ -63,7 +64,7 @@ unless NO_COLOR is set). --format json prints the plan and its findings as one J
 				}
 				writePlanTable(out, res.Plan)
 				fmt.Fprintln(out)
-				writeTermMap(out, res.Plan, useColor(out))
+				mapview.Term(out, res.Plan, useColor(out))
 			}
 			if res.Findings.Count(diag.Error) > 0 {
 				return findingsExit()
@@ -131,85 +132,4 @@ func useColor(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// mapWidth is the width of the bar in the terminal map: 80 columns with the address gutter.
-const mapWidth = 64
-
-var kindGlyph = map[plan.Kind]struct {
-	ch    byte
-	color string
-}{
-	plan.KindFirmware: {'F', "\x1b[90m"},
-	plan.KindCMA:      {'C', "\x1b[32m"},
-	plan.KindCarveout: {'V', "\x1b[34m"},
-	plan.KindUnmapped: {'U', "\x1b[35m"},
-	plan.KindReserved: {'R', "\x1b[33m"},
-}
-
-// writeTermMap draws each DRAM bank as a bar of mapWidth cells; a cell shows the region that
-// covers most of it, '.' for free memory and '!' where regions overlap.
-func writeTermMap(w io.Writer, p *plan.Plan, color bool) {
-	for _, bank := range p.Memory {
-		cell := bank.Size / mapWidth
-		if cell == 0 {
-			cell = 1
-		}
-		var bar strings.Builder
-		for i := uint64(0); i < mapWidth; i++ {
-			c := plan.Range{Base: bank.Base + i*cell, Size: cell}
-			var best *plan.Region
-			var bestCover uint64
-			n := 0
-			for _, r := range p.Regions {
-				if !r.Placed || !r.Overlaps(c) {
-					continue
-				}
-				n++
-				cover := min(r.End(), c.End()) - max(r.Base, c.Base)
-				if cover > bestCover {
-					best, bestCover = r, cover
-				}
-			}
-			switch {
-			case best == nil:
-				bar.WriteByte('.')
-			case n > 1 && overlapInCell(p, c):
-				writeGlyph(&bar, '!', "\x1b[31;1m", color)
-			default:
-				g := kindGlyph[best.Kind]
-				writeGlyph(&bar, g.ch, g.color, color)
-			}
-		}
-		fmt.Fprintf(w, "%s 0x%x-0x%x (%s), one cell = %s\n", bank.Name, bank.Base, bank.End(), size.Approx(bank.Size), size.Approx(cell))
-		fmt.Fprintf(w, "  0x%09x |%s| 0x%09x\n", bank.Base, bar.String(), bank.End())
-	}
-	fmt.Fprintln(w, "  legend: F firmware  C cma  V carveout  U unmapped  R reserved  . free  ! overlap")
-}
-
-func overlapInCell(p *plan.Plan, c plan.Range) bool {
-	var in []*plan.Region
-	for _, r := range p.Regions {
-		if r.Placed && r.Overlaps(c) {
-			in = append(in, r)
-		}
-	}
-	for i := range in {
-		for j := i + 1; j < len(in); j++ {
-			if in[i].Overlaps(in[j].Range) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func writeGlyph(b *strings.Builder, ch byte, color string, on bool) {
-	if on {
-		b.WriteString(color)
-		b.WriteByte(ch)
-		b.WriteString("\x1b[0m")
-		return
-	}
-	b.WriteByte(ch)
 }
