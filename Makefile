@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test unit vet deps e2e qemu clean
+.PHONY: all build test unit vet deps e2e qemu clean bench-e2e
 
 all: build
 
@@ -31,3 +31,8 @@ qemu: build
 
 clean:
 	rm -rf $(BIN)
+
+# Heap and boot-check benchmarks inside the QEMU guest (issue #8; BENCHMARKS.md). Not part of
+# `make test`: several emulated boots, minutes. BENCH_BOOTS, BOOT_BOOTS, HEAPBENCH_ROUNDS tune it.
+bench-e2e: build
+	./scripts/bench-e2e.sh

@@ -73,15 +73,18 @@ func (f Frag) Ratio() float64 {
 
 // Run is one heapbench run (one boot).
 type Run struct {
-	Rounds   int      `json:"rounds"`
-	Seed     uint64   `json:"seed"`
-	Heaps    []Heap   `json:"heaps"`
-	Samples  []Sample `json:"samples"`
-	Skips    []Skip   `json:"skips,omitempty"`
-	Frags    []Frag   `json:"frags"`
-	Status   string   `json:"status"` // ok or fail, from BENCH-END
-	Errors   int      `json:"errors"`
-	Complete bool     `json:"complete"` // BENCH-END seen
+	Rounds  int      `json:"rounds"`
+	Seed    uint64   `json:"seed"`
+	Heaps   []Heap   `json:"heaps"`
+	Samples []Sample `json:"samples"`
+	Skips   []Skip   `json:"skips,omitempty"`
+	Frags   []Frag   `json:"frags"`
+	// Migrated is, per heap, the pages the kernel migrated (pgmigrate_success) while that heap's
+	// timed allocations ran: the cost CMA pays when movable pages sit in its range.
+	Migrated map[string]uint64 `json:"migrated_pages,omitempty"`
+	Status   string            `json:"status"` // ok or fail, from BENCH-END
+	Errors   int               `json:"errors"`
+	Complete bool              `json:"complete"` // BENCH-END seen
 }
 
 // fields splits "KEY a=1 b=x" into its key=value pairs.
@@ -168,6 +171,11 @@ func ParseRun(console string) (*Run, error) {
 				fr.Live, fr.Ops, fr.Failed = f.int("live"), f.int("ops"), f.int("failed")
 			}
 			r.Frags = append(r.Frags, fr)
+		case "MIGRATE":
+			if r.Migrated == nil {
+				r.Migrated = map[string]uint64{}
+			}
+			r.Migrated[f.str("heap")] = f.uint("pages")
 		case "BENCH-END":
 			r.Status, r.Errors, r.Complete = f.str("status"), f.int("errors"), true
 		default:
@@ -201,6 +209,8 @@ func (r *Run) HeapByName(name string) Heap {
 
 // Boot is what one boot's console says about time.
 type Boot struct {
+	UnpackStart float64       `json:"unpack_start_s"`   // printk time of "Unpacking initramfs..."
+	UnpackEnd   float64       `json:"unpack_end_s"`     // printk time of "Freeing initrd memory"
 	InitStart   float64       `json:"init_start_s"`     // printk time of "Run /init as init process"
 	PowerDown   float64       `json:"power_down_s"`     // printk time of "reboot: Power down"
 	Checks      []CheckTime   `json:"checks,omitempty"` // dtheap-check --timings lines
@@ -209,6 +219,14 @@ type Boot struct {
 
 // InitTime is the time /init ran, from its start to the power-off.
 func (b *Boot) InitTime() float64 { return b.PowerDown - b.InitStart }
+
+// UnpackTime is the time the kernel spent unpacking the initramfs (0 when not logged).
+func (b *Boot) UnpackTime() float64 {
+	if b.UnpackEnd < b.UnpackStart {
+		return 0
+	}
+	return b.UnpackEnd - b.UnpackStart
+}
 
 // CheckTime is one timed checker line.
 type CheckTime struct {
@@ -232,6 +250,10 @@ func ParseBoot(console string) (*Boot, error) {
 		if m := printkLine.FindStringSubmatch(line); m != nil {
 			t, _ := strconv.ParseFloat(m[1], 64)
 			switch {
+			case strings.HasPrefix(m[2], "Unpacking initramfs..."):
+				b.UnpackStart = t
+			case strings.HasPrefix(m[2], "Freeing initrd memory"):
+				b.UnpackEnd = t
 			case strings.HasPrefix(m[2], "Run /init as init process"):
 				b.InitStart = t
 			case strings.HasPrefix(m[2], "reboot: Power down"):

@@ -27,6 +27,8 @@ BENCH heap=dsp size=1048576 op=mmap_touch median_ns=30000 p90_ns=31000 n=24 mibp
 BENCH heap=video@60000000 size=1048576 op=alloc median_ns=210000 p90_ns=260000 n=60 mibps=4761.9
 SKIP heap=secure size=1048576 op=mmap_touch reason=EPERM
 [    9.500000] cma: cma_alloc: linux,cma: alloc failed, req-size: 9000 pages, ret: -12
+MIGRATE heap=linux,cma pages=12
+MIGRATE heap=dsp pages=0
 FRAG heap=linux,cma pool_bytes=67108864 free_bytes=33554432 largest_bytes=16777216 live=10 live_bytes=33554432 ops=400 failed=0
 FRAG heap=system na=no-pool
 FRAG heap=dsp pool_bytes=50331648 free_bytes=25165824 largest_bytes=25165824 live=8 live_bytes=25165824 ops=400 failed=2
@@ -54,6 +56,9 @@ func TestParseRun(t *testing.T) {
 	want := Sample{Heap: "linux,cma", Size: 1 << 20, Op: OpAlloc, MedianNS: 200000, P90NS: 250000, N: 60}
 	if r.Samples[1] != want {
 		t.Errorf("sample = %+v, want %+v", r.Samples[1], want)
+	}
+	if r.Migrated["linux,cma"] != 12 || len(r.Migrated) != 2 {
+		t.Errorf("migrated: %+v", r.Migrated)
 	}
 	if len(r.Skips) != 1 || r.Skips[0].Reason != "EPERM" {
 		t.Errorf("skips: %+v", r.Skips)
@@ -152,7 +157,7 @@ func TestCombineRatiosTargets(t *testing.T) {
 	}
 	for _, want := range []string{
 		"| dsp | dtheap carveout | 1 MiB | 120.0 | 90.0 | 80.0–160.0 | 8333 | 0.40 | 0.40 | 3.00 | 180 |",
-		"| system | N/A", "| dsp | 48 MiB | 24.0 MiB | 24.0 MiB | 1.00 | 2 of 400 ops |", "| **no** |"} {
+		"| system | N/A", "| dsp | 48 MiB | 24.0 MiB | 24.0 MiB | 1.00 | 2 of 400 ops | 0 |", "| linux,cma | 64 MiB | 32.0 MiB | 16.0 MiB | 0.50 | 0 of 400 ops | 12 |", "| **no** |"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, b.String())
 		}
@@ -160,6 +165,8 @@ func TestCombineRatiosTargets(t *testing.T) {
 }
 
 const bootConsole = `[    0.000000] Booting Linux on physical CPU 0x0000000000 [0x411fd070]
+[    0.300000] Unpacking initramfs...
+[    0.350000] Freeing initrd memory: 1156K
 [    0.612345] Run /init as init process
 dtheap-check: board qemu-virt-arm64 (arm64), 5 heap(s), manifest /etc/dtheap/manifest.json
 PASS module/dtheap_heaps.ko: loaded /lib/modules/dtheap/dtheap_heaps.ko [21.5ms]
@@ -179,6 +186,9 @@ func TestParseBoot(t *testing.T) {
 	b, err := ParseBoot(strings.ReplaceAll(bootConsole, "\n", "\r\n"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if math.Abs(b.UnpackTime()-0.05) > 1e-9 {
+		t.Errorf("unpack %v", b.UnpackTime())
 	}
 	if b.InitStart != 0.612345 || b.PowerDown != 0.712345 || math.Abs(b.InitTime()-0.1) > 1e-9 {
 		t.Errorf("times: %+v", b)
@@ -243,7 +253,7 @@ func TestBootTarget(t *testing.T) {
 	var b bytes.Buffer
 	br.Binaries = []Binary{{"mininit", 600096}}
 	br.WriteMarkdown(&b)
-	for _, want := range []string{"| minimal /init | 3 | 0.650 (0.640–0.660) | 50.0 (40.0–60.0) | - |", "| mininit | 600096 | 586 |", "met: yes"} {
+	for _, want := range []string{"| minimal /init | 3 | 0.650 (0.640–0.660) | 0.0 | 50.0 (40.0–60.0) | - |", "| mininit | 600096 | 586 |", "met: yes"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, b.String())
 		}

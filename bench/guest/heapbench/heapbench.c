@@ -27,6 +27,7 @@
  *   BENCH heap=N size=B op=alloc|mmap_touch|memset median_ns=.. p90_ns=.. n=.. mibps=..
  *   SKIP heap=N size=B op=mmap_touch reason=EPERM
  *   FRAG heap=N pool_bytes=.. free_bytes=.. largest_bytes=.. ops=.. failed=..
+ *   MIGRATE heap=N pages=P   pages migrated (pgmigrate_success) during its allocs
  *   FRAG heap=system na=no-pool
  *   BENCH-END status=ok|fail errors=E
  * then a human-readable table. Heap names never contain spaces.
@@ -85,6 +86,7 @@ struct heap {
 	char kind[16];
 	int fd;			/* the heap's device, open for the whole run */
 	int no_mmap;		/* errno of the refused mmap, 0 if it maps */
+	uint64_t migrated;	/* pages the kernel migrated during timed allocs */
 	struct samples s[NOPS][NSIZES];
 };
 
@@ -182,6 +184,31 @@ static int read_word(const char *path, char *out, size_t len)
 	memcpy(out, buf, n);
 	out[n] = 0;
 	return 0;
+}
+
+/*
+ * pgmigrate_success from /proc/vmstat: pages the kernel moved, which is
+ * what a CMA allocation pays when movable pages sit in its range. 0 when
+ * unreadable (no /proc, or a kernel without CONFIG_MIGRATION).
+ */
+static uint64_t migrated_pages(void)
+{
+	static char buf[16384];
+	const char *key = "\npgmigrate_success ";
+	ssize_t n;
+	char *p;
+	int fd = open("/proc/vmstat", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	buf[0] = '\n';
+	n = read(fd, buf + 1, sizeof(buf) - 2);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n + 1] = 0;
+	p = strstr(buf, key);
+	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
 }
 
 /* Allocate len bytes; returns the dma-buf fd or -errno. */
@@ -293,6 +320,7 @@ static int open_heaps(void)
 
 static void bench_alloc(struct heap *h, int si, int iters)
 {
+	uint64_t migrated = migrated_pages();
 	int i, fd;
 
 	for (i = 0; i < iters; i++) {
@@ -308,6 +336,7 @@ static void bench_alloc(struct heap *h, int si, int iters)
 		close(fd);
 		add_sample(&h->s[OP_ALLOC][si], now_ns() - t0);
 	}
+	h->migrated += migrated_pages() - migrated;
 }
 
 static void bench_touch(struct heap *h, int si, int iters)
@@ -597,6 +626,9 @@ static int run(int argc, char **argv)
 				report_line(h->name, sizes[si], OP_TOUCH, &h->s[OP_TOUCH][si]);
 		}
 	}
+	for (i = 0; i < nheaps; i++)
+		printf("MIGRATE heap=%s pages=%llu\n", heaps[i].name,
+		       (unsigned long long)heaps[i].migrated);
 	for (i = 0; i < nheaps; i++)
 		fragmentation(&heaps[i]);
 	printf("BENCH-END status=%s errors=%d\n", errors ? "fail" : "ok", errors);
