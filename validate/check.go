@@ -3,6 +3,7 @@ package validate
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/dtheap/dtheap/board"
@@ -28,12 +29,22 @@ type checker struct {
 	out    diag.List
 	fields map[string]func(string) diag.Pos // region name -> field position
 	silent map[string]map[string]bool       // region name -> silenced rule IDs
+	// byName indexes regions and pools by name (the first of a name, as a scan would find),
+	// so that per-region rules stay linear on boards with thousands of regions.
+	byName      map[string]*plan.Region
+	poolDefault map[string]bool // pool name -> its default: setting
 }
 
 // Check runs every rule over a planned board and returns the findings, sorted, with silenced
 // and disabled rules removed. It also stores them in p.Findings.
 func Check(b *board.Board, p *plan.Plan, opts Options) diag.List {
-	c := &checker{b: b, p: p, fields: map[string]func(string) diag.Pos{}, silent: map[string]map[string]bool{}}
+	c := &checker{b: b, p: p, fields: map[string]func(string) diag.Pos{}, silent: map[string]map[string]bool{},
+		byName: map[string]*plan.Region{}, poolDefault: map[string]bool{}}
+	for _, r := range p.Regions {
+		if _, dup := c.byName[r.Name]; !dup {
+			c.byName[r.Name] = r
+		}
+	}
 	for i := range b.Firmware {
 		f := &b.Firmware[i]
 		c.fields[f.Name] = f.Field
@@ -43,6 +54,9 @@ func Check(b *board.Board, p *plan.Plan, opts Options) diag.List {
 		pl := &b.Pools[i]
 		c.fields[pl.Name] = pl.Field
 		c.silence(pl.Name, pl.Silence)
+		if _, dup := c.poolDefault[pl.Name]; !dup {
+			c.poolDefault[pl.Name] = pl.Default
+		}
 	}
 	c.memory()
 	c.names()
@@ -246,29 +260,60 @@ func (c *checker) banks() string {
 
 func (c *checker) overlaps() {
 	rs := c.p.Regions
-	for i := 0; i < len(rs); i++ {
-		for j := i + 1; j < len(rs); j++ {
-			a, b := rs[i], rs[j]
-			if !a.Placed || !b.Placed || !a.Overlaps(b.Range) {
-				continue
-			}
-			lo, hi := max(a.Base, b.Base), min(a.End(), b.End())
-			pos := b.Pos
-			if b.Fixed {
-				pos = c.pos(b.Name, "base")
-			}
-			hint := "move or shrink one of them"
-			if a.Kind == plan.KindFirmware || b.Kind == plan.KindFirmware {
-				hint = "firmware owns its region: move the pool"
-			}
-			if c.silent[a.Name]["overlap"] {
-				continue
-			}
-			c.report("overlap", b.Name, pos, hint, "%s %q %s overlaps %s %q %s: 0x%x-0x%x (%s) shared",
-				kindWord(b), b.Name, span(b.Range), kindWord(a), a.Name, span(a.Range), lo, hi, size.Approx(hi-lo))
-			c.out[len(c.out)-1].Related = []diag.Pos{a.Pos}
+	for _, pr := range overlappingPairs(rs) {
+		a, b := rs[pr[0]], rs[pr[1]]
+		lo, hi := max(a.Base, b.Base), min(a.End(), b.End())
+		pos := b.Pos
+		if b.Fixed {
+			pos = c.pos(b.Name, "base")
+		}
+		hint := "move or shrink one of them"
+		if a.Kind == plan.KindFirmware || b.Kind == plan.KindFirmware {
+			hint = "firmware owns its region: move the pool"
+		}
+		if c.silent[a.Name]["overlap"] {
+			continue
+		}
+		c.report("overlap", b.Name, pos, hint, "%s %q %s overlaps %s %q %s: 0x%x-0x%x (%s) shared",
+			kindWord(b), b.Name, span(b.Range), kindWord(a), a.Name, span(a.Range), lo, hi, size.Approx(hi-lo))
+		c.out[len(c.out)-1].Related = []diag.Pos{a.Pos}
+	}
+}
+
+// overlappingPairs returns the index pairs (i < j) of placed regions that share memory, in
+// the order a loop over all pairs would find them, so findings come out as they always did.
+// It sweeps the regions by base keeping the ones still open: O(n log n) plus the pairs found,
+// where comparing every pair is quadratic and takes seconds at 10,000 regions.
+func overlappingPairs(rs []*plan.Region) [][2]int {
+	var order []int
+	for i, r := range rs {
+		if r.Placed && r.Size > 0 {
+			order = append(order, i)
 		}
 	}
+	sort.Slice(order, func(x, y int) bool {
+		a, b := rs[order[x]], rs[order[y]]
+		return a.Base < b.Base || a.Base == b.Base && order[x] < order[y]
+	})
+	var pairs [][2]int
+	var open []int // regions whose end lies beyond the sweep's position
+	for _, j := range order {
+		r := rs[j]
+		kept := open[:0]
+		for _, i := range open {
+			if rs[i].End() <= r.Base {
+				continue // ends before r starts: it cannot overlap r or anything after it
+			}
+			kept = append(kept, i)
+			// i starts at or before r and ends after r's base: they share memory.
+			pairs = append(pairs, [2]int{min(i, j), max(i, j)})
+		}
+		open = append(kept, j)
+	}
+	sort.Slice(pairs, func(x, y int) bool {
+		return pairs[x][0] < pairs[y][0] || pairs[x][0] == pairs[y][0] && pairs[x][1] < pairs[y][1]
+	})
+	return pairs
 }
 
 func kindWord(r *plan.Region) string {
@@ -301,7 +346,7 @@ func (c *checker) cma() {
 	var cmaPools, defaults []*plan.Region
 	for _, r := range c.p.Regions {
 		if r.Kind != plan.KindCMA {
-			if r.DefaultCMA || c.defaultSet(r.Name) {
+			if r.DefaultCMA || c.poolDefault[r.Name] {
 				c.report("default-not-cma", r.Name, c.pos(r.Name, "default"), "only kind: cma pools can be the default CMA area", "pool %q is kind %s but says default: true", r.Name, r.Kind)
 			}
 			continue
@@ -356,15 +401,6 @@ func (c *checker) cma() {
 		pos := c.b.Kernel.Pos["cmdline"]
 		c.report("cmdline-cma", defaults[0].Name, pos, "remove cma= from the command line to use the pool node", "the command line's cma= overrides the default CMA pool %q: the kernel bypasses the node", defaults[0].Name)
 	}
-}
-
-func (c *checker) defaultSet(name string) bool {
-	for _, p := range c.b.Pools {
-		if p.Name == name {
-			return p.Default
-		}
-	}
-	return false
 }
 
 func cmaAreasFor(n int, version string) int {
@@ -438,7 +474,7 @@ func (c *checker) heaps() {
 
 func (c *checker) devices() {
 	for _, p := range c.b.Pools {
-		r := c.p.Region(p.Name)
+		r := c.byName[p.Name] // c.p.Region(p.Name), without a scan per pool
 		for _, d := range p.Devices {
 			if d.DMABits == 0 || d.DMABits >= 64 || !r.Placed {
 				continue
