@@ -189,3 +189,33 @@ func TestSVGShows(t *testing.T) {
 		}
 	}
 }
+
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// TestTerm checks the terminal map of every reference board: golden text, 80 columns at most,
+// escape codes only when colour is asked for, and colour that changes nothing else.
+func TestTerm(t *testing.T) {
+	for _, c := range append(mapCases(t)[:len(referenceBoards(t))], mapCase{"trouble", []string{"mapview/testdata/trouble.yaml"}}) {
+		t.Run(c.name, func(t *testing.T) {
+			p := load(t, c.boards[0])
+			var plain, colour bytes.Buffer
+			Term(&plain, p, false)
+			Term(&colour, p, true)
+			golden(t, c.name+".term", plain.Bytes())
+			if ansi.Match(plain.Bytes()) {
+				t.Error("plain map has escape codes")
+			}
+			if !ansi.Match(colour.Bytes()) {
+				t.Error("colour map has no escape codes")
+			}
+			if got := ansi.ReplaceAllString(colour.String(), ""); got != plain.String() {
+				t.Errorf("colour map differs from the plain one once escapes are removed:\n%s\n%s", got, plain.String())
+			}
+			for i, line := range strings.Split(plain.String(), "\n") {
+				if n := len([]rune(line)); n > 80 {
+					t.Errorf("line %d is %d columns: %q", i+1, n, line)
+				}
+			}
+		})
+	}
+}

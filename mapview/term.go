@@ -9,7 +9,9 @@ import (
 	"github.com/dtheap/dtheap/plan"
 )
 
-// mapWidth is the width of the bar in the terminal map: 80 columns with the address gutter.
+// mapWidth is the width of the bar in the terminal map: a power of two, so that a cell is a
+// round size, and with the base address in front (the end is on the bank's heading line) it
+// fits 80 columns.
 const mapWidth = 64
 
 var kindGlyph = map[plan.Kind]struct {
@@ -58,9 +60,9 @@ func Term(w io.Writer, p *plan.Plan, color bool) {
 			}
 		}
 		fmt.Fprintf(w, "%s 0x%x-0x%x (%s), one cell = %s\n", bank.Name, bank.Base, bank.End(), size.Approx(bank.Size), size.Approx(cell))
-		fmt.Fprintf(w, "  0x%09x |%s| 0x%09x\n", bank.Base, bar.String(), bank.End())
+		fmt.Fprintf(w, "  0x%09x |%s|\n", bank.Base, bar.String())
 	}
-	fmt.Fprintln(w, "  legend: F firmware  C cma  V carveout  U unmapped  R reserved  . free  ! overlap")
+	fmt.Fprintln(w, "  legend: F firmware C cma V carveout U unmapped R reserved . free ! overlap")
 }
 
 func overlapInCell(p *plan.Plan, c plan.Range) bool {

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // runCapture runs the CLI in-process and returns its exit status and output.
@@ -16,10 +19,27 @@ func runCapture(t *testing.T, args ...string) (int, string, string) {
 	root.SetErr(&errb)
 	defer root.SetOut(nil)
 	defer root.SetErr(nil)
-	// Flags keep their values between in-process runs: reset the ones tests set.
+	// Flags keep their values between in-process runs: put every one back to its default.
 	globalBoardFlags = boardFlags{}
+	resetFlags(root)
 	code := run(args)
 	return code, out.String(), errb.String()
+}
+
+func resetFlags(c *cobra.Command) {
+	reset := func(f *pflag.Flag) {
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			_ = sv.Replace(nil)
+		} else {
+			_ = f.Value.Set(f.DefValue)
+		}
+		f.Changed = false
+	}
+	c.Flags().VisitAll(reset)
+	c.PersistentFlags().VisitAll(reset)
+	for _, sub := range c.Commands() {
+		resetFlags(sub)
+	}
 }
 
 func TestExitCodes(t *testing.T) {
