@@ -219,3 +219,50 @@ func TestTerm(t *testing.T) {
 		})
 	}
 }
+
+// TestRuleCorpus draws every board of the validator's rule corpus, each made to break one rule
+// (regions outside DRAM, zero sizes, 65 regions, pools that cannot be placed...): whatever is
+// wrong with a board, the map is drawn and well-formed, and each placed region is in it.
+func TestRuleCorpus(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join(repoRoot, "validate", "testdata", "rules", "*.yaml"))
+	if err != nil || len(paths) < 10 {
+		t.Fatalf("rule corpus not found: %v", err)
+	}
+	for _, path := range paths {
+		rel := strings.TrimPrefix(filepath.ToSlash(path), repoRoot+"/")
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			p := load(t, rel)
+			svg := SVG([]*plan.Plan{p})
+			wellFormed(t, svg)
+			wellFormedHTMLMap(t, HTML([]*plan.Plan{p}))
+			for _, r := range p.Regions {
+				if r.Placed && r.Size > 0 && !bytes.Contains(svg, []byte(">"+esc(r.Name)+"<")) && !bytes.Contains(svg, []byte(">"+esc(r.Name)+" · ")) {
+					t.Errorf("region %s is not labelled in the map", r.Name)
+				}
+			}
+		})
+	}
+}
+
+// wellFormedHTMLMap checks the map embedded in a report page parses as SVG.
+func wellFormedHTMLMap(t *testing.T, page []byte) {
+	t.Helper()
+	i, j := bytes.Index(page, []byte("<svg ")), bytes.Index(page, []byte("</svg>"))
+	if i < 0 || j < i {
+		t.Fatal("report has no map")
+	}
+	wellFormed(t, page[i:j+len("</svg>")])
+}
+
+func TestSVGShowsOutsideDRAM(t *testing.T) {
+	svg := string(SVG([]*plan.Plan{load(t, "validate/testdata/rules/outside-dram.yaml")}))
+	for _, re := range []string{
+		`<rect class="region carveout" [^>]*stroke="#e02424" stroke-width="2.5"`,
+		`>dsp · OUTSIDE DRAM<`,
+		`no DRAM</tspan><tspan [^>]*>256 MiB gap`,
+	} {
+		if !regexp.MustCompile(re).MatchString(svg) {
+			t.Errorf("the map of a pool outside DRAM lacks /%s/", re)
+		}
+	}
+}

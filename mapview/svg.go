@@ -262,16 +262,19 @@ func (c *column) regions() {
 				num(c.barX), num(pt), num(barWidth), num(max(top-pt, 1)), st.fill,
 				esc(fmt.Sprintf("%s: %s of alignment padding above it", r.Name, size.Approx(r.Padding))))
 		}
-		extra := ""
+		extra, stroke := "", `stroke="#1a1a1a" stroke-width="1"`
 		if !r.Fixed {
 			extra = ` stroke-dasharray="5 3"`
+		}
+		if !c.inBank(r.Range) {
+			stroke = `stroke="` + overlapFill + `" stroke-width="2.5"`
 		}
 		opacity := ""
 		if inOverlap[r] {
 			opacity = ` fill-opacity="0.75"`
 		}
-		fmt.Fprintf(&c.out, `<rect class="region %s" x="%s" y="%s" width="%s" height="%s" fill="%s"%s stroke="#1a1a1a" stroke-width="1"%s><title>%s</title></rect>`+"\n",
-			r.Kind, num(c.barX), num(top), num(barWidth), num(h), st.fill, opacity, extra, esc(regionTitle(c.p, r)))
+		fmt.Fprintf(&c.out, `<rect class="region %s" x="%s" y="%s" width="%s" height="%s" fill="%s"%s %s%s><title>%s</title></rect>`+"\n",
+			r.Kind, num(c.barX), num(top), num(barWidth), num(h), st.fill, opacity, stroke, extra, esc(regionTitle(c.p, r)))
 		if h >= minInside && !inOverlap[r] && textWidth(r.Name, smallSize) <= barWidth-8 {
 			fmt.Fprintf(&c.out, `<text class="label inside" x="%s" y="%s" font-size="%s" fill="%s" text-anchor="middle">%s</text>`+"\n",
 				num(c.barX+barWidth/2), num(top+h/2+smallSize*0.35), num(smallSize), st.text, esc(r.Name))
@@ -338,14 +341,31 @@ func (c *column) zigzagBand(top, bot float64) {
 	}
 }
 
-// between reports whether r lies between two of this board's banks.
+// between reports whether this board has a bank or a region both below r and above it, so
+// that a hole in its DRAM there needs saying.
 func (c *column) between(r plan.Range) bool {
 	below, above := false, false
+	see := func(o plan.Range) {
+		below = below || o.End() <= r.Base
+		above = above || o.Base >= r.End()
+	}
 	for _, b := range c.p.Memory {
-		below = below || b.End() <= r.Base
-		above = above || b.Base >= r.End()
+		see(b.Range)
+	}
+	for _, reg := range c.drawn() {
+		see(reg.Range)
 	}
 	return below && above
+}
+
+// inBank reports whether r lies wholly inside one of this board's banks.
+func (c *column) inBank(r plan.Range) bool {
+	for _, b := range c.p.Memory {
+		if b.Contains(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // inDRAM reports whether some of r is this board's DRAM.
@@ -461,6 +481,11 @@ func (c *column) regionLabels() []*sideLabel {
 		if r.DefaultCMA {
 			kind += " (default)"
 		}
+		colour := "#1a1a1a"
+		if !c.inBank(r.Range) {
+			name += " · OUTSIDE DRAM"
+			colour = overlapFill
+		}
 		lines := []string{name, fmt.Sprintf("%s · %s · 0x%x–0x%x", kind, size.Approx(r.Size), r.Base, r.End())}
 		if h := heapOf(c.p, r); h != "" {
 			lines = append(lines, h)
@@ -468,7 +493,7 @@ func (c *column) regionLabels() []*sideLabel {
 		if r.Padding > 0 {
 			lines = append(lines, "+ "+size.Approx(r.Padding)+" alignment padding above")
 		}
-		out = append(out, newSideLabel((top+bot)/2, "region-label", "#1a1a1a", lines...))
+		out = append(out, newSideLabel((top+bot)/2, "region-label", colour, lines...))
 	}
 	for _, o := range c.overlapping() {
 		top, bot := c.ax.y(o.End()), c.ax.y(o.Base)
