@@ -1,6 +1,9 @@
 package plan
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // memblock models the state of the kernel's early allocator during the reserved-memory scan:
 // the memory banks and the ranges already taken (reserved or marked nomap).
@@ -8,9 +11,41 @@ type memblock struct {
 	pageSize uint64
 	memory   []Range
 	taken    []Range
+	// freeList is free() kept up to date by take, so that each allocation walks it instead of
+	// recomputing it from every taken range (which made planning a board of thousands of
+	// regions quadratic). Valid after startAllocating.
+	freeList []Range
 }
 
-// free returns the free ranges, highest first, as for_each_free_mem_range_reverse walks them.
+// startAllocating is called once every fixed region is taken, before the first allocation.
+func (m *memblock) startAllocating() { m.freeList = m.free() }
+
+// take marks an allocated range as taken. It lies inside one free range (findTopDown cut it
+// from one), which it splits into what is left above and below it: the list stays exactly
+// what free() would return.
+func (m *memblock) take(r Range) {
+	m.taken = append(m.taken, r)
+	if r.Size == 0 {
+		return // mergeRanges ignores empty ranges: nothing changes
+	}
+	// freeList is sorted by base, highest first: find the range starting at or below r.
+	i := sort.Search(len(m.freeList), func(i int) bool { return m.freeList[i].Base <= r.Base })
+	if i == len(m.freeList) || !m.freeList[i].Contains(r) {
+		panic("plan: allocated range outside every free range") // findTopDown guarantees it
+	}
+	fr := m.freeList[i]
+	var rest []Range
+	if above := fr.End() - r.End(); above > 0 {
+		rest = append(rest, Range{r.End(), above})
+	}
+	if below := r.Base - fr.Base; below > 0 {
+		rest = append(rest, Range{fr.Base, below})
+	}
+	m.freeList = slices.Replace(m.freeList, i, i+1, rest...)
+}
+
+// free computes the free ranges, highest first, as for_each_free_mem_range_reverse walks
+// them, from the memory banks and every taken range.
 func (m *memblock) free() []Range {
 	var out []Range
 	taken := mergeRanges(m.taken)
@@ -39,7 +74,7 @@ func (m *memblock) free() []Range {
 // first page" rule applied by the caller. It returns the candidate, the padding alignment left
 // above it, and whether it found one.
 func (m *memblock) findTopDown(size, align, start, end uint64) (uint64, uint64, bool) {
-	for _, fr := range m.free() {
+	for _, fr := range m.freeList {
 		ts, te := clamp(fr.Base, start, end), clamp(fr.End(), start, end)
 		if te < size {
 			continue
@@ -109,7 +144,7 @@ func (m *memblock) alloc(r *Region) {
 		}
 		if base, pad, ok := try(ar.Base, end); ok && base != 0 {
 			r.Base, r.Placed, r.Padding = base, true, pad
-			m.taken = append(m.taken, r.Range)
+			m.take(r.Range)
 			return
 		}
 	}
@@ -126,7 +161,7 @@ func (m *memblock) alloc(r *Region) {
 			r.Failure = "fits only at address 0, which the kernel never allocates"
 		}
 	}
-	for _, fr := range m.free() {
+	for _, fr := range m.freeList {
 		if fr.Size > r.LargestHole {
 			r.LargestHole = fr.Size
 		}
@@ -181,6 +216,7 @@ func place(p *Plan) {
 			return 0
 		})
 	}
+	m.startAllocating()
 	idx := 0
 	for _, r := range saved {
 		if r.Fixed {
@@ -194,6 +230,10 @@ func place(p *Plan) {
 			r.Node = nodeName(r.Name, r.Base, false)
 		}
 	}
-	p.Free = m.free()
-	sort.Slice(p.Free, func(i, j int) bool { return p.Free[i].Base < p.Free[j].Base })
+	// Free ranges never share a base, so lowest first is the list reversed. No free memory
+	// stays nil, as free() returns it.
+	if len(m.freeList) > 0 {
+		p.Free = slices.Clone(m.freeList)
+		slices.Reverse(p.Free)
+	}
 }
