@@ -96,9 +96,9 @@ func writeSVG(b *bytes.Buffer, plans []*plan.Plan) {
 	for _, p := range plans {
 		title = append(title, p.Board)
 	}
-	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" font-family="%s" font-size="%s">`+"\n",
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" font-family="%s" font-size="%s" role="img" aria-labelledby="map-title">`+"\n",
 		num(width), num(height), num(width), num(height), fontFamily, num(fontSize))
-	fmt.Fprintf(b, "<title>Memory map: %s</title>\n", esc(strings.Join(title, ", ")))
+	fmt.Fprintf(b, "<title id=\"map-title\">Memory map: %s</title>\n", esc(strings.Join(title, ", ")))
 	b.WriteString(svgDefs)
 	fmt.Fprintf(b, `<rect x="0" y="0" width="%s" height="%s" fill="#ffffff"/>`+"\n", num(width), num(height))
 	for _, c := range cols {
