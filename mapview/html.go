@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/dtheap/dtheap/diag"
-	"github.com/dtheap/dtheap/internal/size"
 	"github.com/dtheap/dtheap/plan"
 )
 
@@ -77,43 +76,25 @@ func writeBoardSection(b *bytes.Buffer, p *plan.Plan) {
 	if p.Description != "" {
 		fmt.Fprintf(b, "<p class=\"note\">%s</p>\n", h(p.Description))
 	}
-	fmt.Fprintf(b, "<p>%s, Linux %s, %s pages, CMA alignment %s, %d CMA slots.</p>\n",
-		h(p.Arch), h(p.Kernel.Version), size.Human(p.Kernel.PageSize), size.Human(p.Kernel.CMAAlignment), p.Kernel.CMASlots)
-	b.WriteString("<table class=\"regions\">\n<tr><th>region</th><th>kind</th><th>base</th><th>end</th><th>size</th><th>placement</th><th>heap</th><th>devices</th></tr>\n")
-	for _, r := range p.Regions {
-		placement := "fixed"
-		switch {
-		case r.Kind == plan.KindFirmware && !r.Emit:
-			placement = "fixed, checked only (not emitted)"
-		case !r.Fixed && r.Placed:
-			placement = fmt.Sprintf("predicted, #%d in allocation order", r.AllocIndex+1)
-		case !r.Fixed:
-			placement = "NOT PLACED: " + r.Failure
-		}
-		base, end := "-", "-"
-		if r.Placed {
-			base, end = fmt.Sprintf("0x%x", r.Base), fmt.Sprintf("0x%x", r.End())
-		}
-		heap := heapOf(p, r)
-		if heap == "" {
-			heap = "-"
+	fmt.Fprintf(b, "<p>%s.</p>\n", h(heading(p)))
+	b.WriteString("<table class=\"regions\">\n<tr><th>region</th><th>node</th><th>kind</th><th>base</th><th>end</th><th>size</th><th>placement</th><th>heap</th><th>devices</th></tr>\n")
+	for _, row := range tableRows(p) {
+		r := row.region
+		placement := row.placement
+		if r.Failure != "" {
+			placement += ": " + r.Failure
 		}
 		devs := strings.Join(r.Devices, ", ")
 		if devs == "" {
 			devs = "-"
 		}
-		fmt.Fprintf(b, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>%s</td><td>%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-			kindStyle[r.Kind].fill, h(r.Node), h(string(r.Kind)), base, end, size.Approx(r.Size), h(placement), h(heap), h(devs))
+		fmt.Fprintf(b, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>%s</td><td>%s</td><td>%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+			kindStyle[r.Kind].fill, h(r.Name), h(r.Node), h(row.kind), row.base, row.end, row.size, h(placement), h(row.heap), h(devs))
 	}
 	b.WriteString("</table>\n")
-	if len(p.AllocOrder) > 0 {
-		fmt.Fprintf(b, "<p>Kernel allocation order of the dynamic pools: %s.</p>\n", h(strings.Join(p.AllocOrder, ", ")))
+	for _, l := range summary(p) {
+		fmt.Fprintf(b, "<p>%s.</p>\n", h(l))
 	}
-	var free uint64
-	for _, f := range p.Free {
-		free += f.Size
-	}
-	fmt.Fprintf(b, "<p>Free for Linux: %s in %d range(s).</p>\n", size.Approx(free), len(p.Free))
 	fmt.Fprintf(b, "<h3>Findings (%d error(s), %d warning(s))</h3>\n", p.Findings.Count(diag.Error), p.Findings.Count(diag.Warning))
 	if len(p.Findings) == 0 {
 		b.WriteString("<p>None: the board passes every rule.</p>\n")

@@ -202,6 +202,9 @@ func TestTerm(t *testing.T) {
 			Term(&plain, p, false)
 			Term(&colour, p, true)
 			golden(t, c.name+".term", plain.Bytes())
+			var table bytes.Buffer
+			Table(&table, p)
+			golden(t, c.name+".table", table.Bytes())
 			if ansi.Match(plain.Bytes()) {
 				t.Error("plain map has escape codes")
 			}

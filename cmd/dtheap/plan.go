@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dtheap/dtheap/diag"
-	"github.com/dtheap/dtheap/internal/size"
 	"github.com/dtheap/dtheap/mapview"
 	"github.com/dtheap/dtheap/plan"
 )
@@ -62,7 +59,7 @@ unless NO_COLOR is set). --format json prints the plan and its findings as one J
 				if err := res.Findings.WriteText(cmd.ErrOrStderr()); err != nil {
 					return err
 				}
-				writePlanTable(out, res.Plan)
+				mapview.Table(out, res.Plan)
 				fmt.Fprintln(out)
 				mapview.Term(out, res.Plan, useColor(out))
 			}
@@ -74,52 +71,6 @@ unless NO_COLOR is set). --format json prints the plan and its findings as one J
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
-}
-
-func writePlanTable(w io.Writer, p *plan.Plan) {
-	fmt.Fprintf(w, "board %s (%s, Linux %s, %s pages, CMA alignment %s, %d CMA slots)\n\n",
-		p.Board, p.Arch, p.Kernel.Version, size.Human(p.Kernel.PageSize), size.Human(p.Kernel.CMAAlignment), p.Kernel.CMASlots)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REGION\tKIND\tBASE\tEND\tSIZE\tPLACEMENT\tHEAP")
-	for _, r := range p.Regions {
-		placement := "fixed"
-		switch {
-		case r.Kind == plan.KindFirmware && !r.Emit:
-			placement = "fixed, not emitted"
-		case !r.Fixed && r.Placed:
-			placement = fmt.Sprintf("predicted (#%d)", r.AllocIndex+1)
-		case !r.Fixed:
-			placement = "UNPLACED"
-		}
-		base, end := "-", "-"
-		if r.Placed {
-			base, end = fmt.Sprintf("0x%09x", r.Base), fmt.Sprintf("0x%09x", r.End())
-		}
-		heap := "-"
-		if r.Heap != nil {
-			heap = r.Heap.Name
-			if r.Heap.Mapping == plan.MapWriteCombine {
-				heap += " (wc)"
-			}
-		}
-		if r.DefaultCMA && p.Kernel.DefaultCMAHeap != "" {
-			heap = p.Kernel.DefaultCMAHeap + " (kernel)"
-		}
-		kind := string(r.Kind)
-		if r.DefaultCMA {
-			kind += " default"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, kind, base, end, size.Approx(r.Size), placement, heap)
-	}
-	tw.Flush()
-	if len(p.AllocOrder) > 1 {
-		fmt.Fprintf(w, "\nkernel allocation order of dynamic pools: %s\n", strings.Join(p.AllocOrder, ", "))
-	}
-	var free uint64
-	for _, f := range p.Free {
-		free += f.Size
-	}
-	fmt.Fprintf(w, "free for Linux: %s in %d range(s)\n", size.Approx(free), len(p.Free))
 }
 
 func useColor(w io.Writer) bool {
