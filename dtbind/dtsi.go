@@ -3,6 +3,7 @@ package dtbind
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/dtheap/dtheap/plan"
@@ -113,42 +114,60 @@ func writeNode(b *bytes.Buffer, n node, depth int) {
 	fmt.Fprintf(b, "%s};\n", ind)
 }
 
+// writeProp writes one property straight into b: DTSI writes several per region, and
+// building each through fmt and strings.Join allocated most of its output several times over.
 func writeProp(b *bytes.Buffer, pr prop, ind string) {
-	b.WriteString(ind + pr.name)
+	b.WriteString(ind)
+	b.WriteString(pr.name)
 	switch pr.kind {
 	case propCells:
-		var groups []string
-		for _, g := range pr.cells {
-			var cs []string
-			for _, c := range g {
-				cs = append(cs, fmt.Sprintf("0x%x", c))
+		b.WriteString(" = ")
+		for i, g := range pr.cells {
+			if i > 0 {
+				b.WriteString(", ")
 			}
-			groups = append(groups, "<"+strings.Join(cs, " ")+">")
+			b.WriteByte('<')
+			for j, c := range g {
+				if j > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString("0x")
+				b.Write(strconv.AppendUint(b.AvailableBuffer(), uint64(c), 16))
+			}
+			b.WriteByte('>')
 		}
-		b.WriteString(" = " + strings.Join(groups, ", "))
 	case propStrings:
-		var qs []string
-		for _, s := range pr.strs {
-			qs = append(qs, quoteDTS(s))
+		b.WriteString(" = ")
+		for i, s := range pr.strs {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(quoteDTS(s))
 		}
-		b.WriteString(" = " + strings.Join(qs, ", "))
 	case propRefs:
-		var rs []string
-		for _, r := range pr.refs {
-			rs = append(rs, "<&"+r+">")
+		b.WriteString(" = ")
+		for i, r := range pr.refs {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("<&")
+			b.WriteString(r)
+			b.WriteByte('>')
 		}
-		b.WriteString(" = " + strings.Join(rs, ", "))
 	}
-	b.WriteString(";")
+	b.WriteByte(';')
 	if pr.comment != "" {
-		b.WriteString("\t/* " + pr.comment + " */")
+		b.WriteString("\t/* ")
+		b.WriteString(pr.comment)
+		b.WriteString(" */")
 	}
-	b.WriteString("\n")
+	b.WriteByte('\n')
 }
+
+// dtsEscaper escapes a string for DTS. It is built once: building a Replacer costs far more
+// than using one, and DTSI quotes every string it writes.
+var dtsEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`)
 
 // quoteDTS quotes a string for DTS: only backslash and double quote need escaping in the
 // names we write (no control characters reach here from a valid plan).
-func quoteDTS(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`)
-	return `"` + r.Replace(s) + `"`
-}
+func quoteDTS(s string) string { return `"` + dtsEscaper.Replace(s) + `"` }

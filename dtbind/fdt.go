@@ -313,6 +313,25 @@ func phandleOf(n *dt.Node) uint32 {
 // does both).
 func setProp(n *dt.Node, name string, value []byte) { n.UpdateProperty(name, value) }
 
+// setProps is setProp for each property in turn, with one index of the node's properties
+// instead of a scan per property (a /__symbols__ node can hold thousands).
+func setProps(n *dt.Node, props []dt.Property) {
+	at := make(map[string]int, len(n.Properties)+len(props))
+	for i, p := range n.Properties {
+		if _, dup := at[p.Name]; !dup {
+			at[p.Name] = i // LookProperty finds the first
+		}
+	}
+	for _, p := range props {
+		if i, ok := at[p.Name]; ok {
+			n.Properties[i].Value = p.Value
+			continue
+		}
+		at[p.Name] = len(n.Properties)
+		n.Properties = append(n.Properties, p)
+	}
+}
+
 // walkPaths calls f for every node with its absolute path.
 func walkPaths(n *dt.Node, path string, f func(n *dt.Node, path string)) {
 	f(n, path)

@@ -166,12 +166,13 @@ func Patch(p *plan.Plan, base []byte) (*PatchResult, error) {
 	}
 
 	symbols, hasSymbols := root.LookupChildByName("__symbols__")
+	ix := newTreeIndex(root, symbols)
 	for _, c := range m.consumers {
-		path, err := resolveRef(root, symbols, c.ref)
+		path, err := ix.resolveRef(c.ref)
 		if err != nil {
 			return nil, err
 		}
-		dn, _ := findPath(root, path)
+		dn, _ := ix.find(path)
 		for _, pr := range c.props {
 			setProp(dn, pr.name, encodeProp(pr, phandles))
 		}
@@ -183,9 +184,11 @@ func Patch(p *plan.Plan, base []byte) (*PatchResult, error) {
 		symbols = dt.NewNode("__symbols__")
 		root.Children = append(root.Children, symbols)
 	}
+	labels := make([]dt.Property, 0, len(m.regions))
 	for _, n := range m.regions {
-		setProp(symbols, n.label, stringsValue([]string{"/reserved-memory/" + n.name}))
+		labels = append(labels, dt.Property{Name: n.label, Value: stringsValue([]string{"/reserved-memory/" + n.name})})
 	}
+	setProps(symbols, labels)
 
 	out, err := writeFDT(f)
 	if err != nil {
@@ -226,21 +229,56 @@ func encodeProp(pr prop, phandles map[string]uint32) []byte {
 	return []byte{}
 }
 
+// treeIndex finds nodes by path and labels through /__symbols__ without scanning siblings
+// or symbols per lookup, which made patching a tree with thousands of consumers quadratic.
+type treeIndex struct {
+	root    *dt.Node
+	symbols map[string]string   // label -> path; nil when the tree has no /__symbols__
+	paths   map[string]*dt.Node // absolute path -> node, the first of a name as lookups find it
+}
+
+func newTreeIndex(root, symbols *dt.Node) *treeIndex {
+	ix := &treeIndex{root: root, paths: map[string]*dt.Node{}}
+	walkPaths(root, "/", func(n *dt.Node, path string) {
+		if _, dup := ix.paths[path]; !dup {
+			ix.paths[path] = n
+		}
+	})
+	if symbols != nil {
+		ix.symbols = map[string]string{}
+		for _, p := range symbols.Properties {
+			if _, dup := ix.symbols[p.Name]; !dup {
+				ix.symbols[p.Name] = strings.TrimRight(string(p.Value), "\x00")
+			}
+		}
+	}
+	return ix
+}
+
+// find is findPath through the index; paths it does not hold verbatim (a component without
+// its unit address, a trailing slash) go to findPath.
+func (ix *treeIndex) find(path string) (*dt.Node, bool) {
+	if n, ok := ix.paths[path]; ok {
+		return n, true
+	}
+	return findPath(ix.root, path)
+}
+
 // resolveRef turns "&label" (through /__symbols__) or "/path" into a path that exists.
-func resolveRef(root, symbols *dt.Node, ref string) (string, error) {
+func (ix *treeIndex) resolveRef(ref string) (string, error) {
 	path := ref
 	if strings.HasPrefix(ref, "&") {
 		label := ref[1:]
-		if symbols == nil {
+		if ix.symbols == nil {
 			return "", fmt.Errorf("device %s: the base tree has no /__symbols__ to look the label up in: compile the base with dtc -@, or write the device as a /path", ref)
 		}
-		p, ok := symbols.LookProperty(label)
+		p, ok := ix.symbols[label]
 		if !ok {
 			return "", fmt.Errorf("device %s: no label %q in the base tree's /__symbols__", ref, label)
 		}
-		path = strings.TrimRight(string(p.Value), "\x00")
+		path = p
 	}
-	if _, ok := findPath(root, path); !ok {
+	if _, ok := ix.find(path); !ok {
 		return "", fmt.Errorf("device %s: no node %s in the base tree", ref, path)
 	}
 	return path, nil
