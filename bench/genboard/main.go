@@ -1,8 +1,9 @@
-// Command genboard writes a synthetic board of N pools (internal/benchboard) and, optionally,
-// a base devicetree blob the board's plan can be patched into. bench/dtc.sh uses it to give
-// dtheap dtb and dtc the same input at every size.
+// Command genboard writes the inputs of bench/dtc.sh: a synthetic board of N pools
+// (internal/benchboard), or the base devicetree source a board's plan can be patched into
+// (memory and consumer devices as the board says, labels for dtc -@).
 //
-//	go run ./bench/genboard -pools 63 -o board.yaml [-base base.dtb]
+//	go run ./bench/genboard -pools 63 -o board.yaml
+//	go run ./bench/genboard -base-of board.yaml -o base.dts
 package main
 
 import (
@@ -15,38 +16,36 @@ import (
 )
 
 func main() {
-	pools := flag.Int("pools", benchboard.MaxClean, "number of pools")
-	out := flag.String("o", "", "board YAML to write")
-	base := flag.String("base", "", "also write a base .dtb matching the board's memory and devices")
+	pools := flag.Int("pools", 0, "write a synthetic board with this many pools")
+	baseOf := flag.String("base-of", "", "write the base .dts for this board file instead")
+	out := flag.String("o", "", "file to write")
 	flag.Parse()
-	if *out == "" || *pools < 1 || flag.NArg() != 0 {
-		flag.Usage()
+	if *out == "" || (*pools > 0) == (*baseOf != "") || flag.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "usage: genboard (-pools N | -base-of BOARD.yaml) -o FILE")
 		os.Exit(2)
 	}
-	if err := run(*pools, *out, *base); err != nil {
+	data, err := generate(*pools, *baseOf)
+	if err == nil {
+		err = os.WriteFile(*out, data, 0o644)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "genboard:", err)
 		os.Exit(1)
 	}
 }
 
-func run(pools int, out, base string) error {
-	if err := os.WriteFile(out, benchboard.YAML(pools), 0o644); err != nil {
-		return err
+func generate(pools int, baseOf string) ([]byte, error) {
+	if pools > 0 {
+		return benchboard.YAML(pools), nil
 	}
-	if base == "" {
-		return nil
-	}
-	// The base must match the plan (memory, devices), so plan the board just written.
-	res, err := pipeline.Load(out, pipeline.Options{})
+	// The base must match the plan (memory, devices), so plan the board first.
+	res, err := pipeline.Load(baseOf, pipeline.Options{})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if res.Plan == nil {
-		return fmt.Errorf("%s did not load: %v", out, res.Findings)
+		return nil, fmt.Errorf("%s did not load: %v", baseOf, res.Findings)
 	}
-	blob, err := benchboard.BaseDTB(res.Plan)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(base, blob, 0o644)
+	dts, err := benchboard.BaseDTS(res.Plan)
+	return []byte(dts), err
 }

@@ -12,9 +12,9 @@ import (
 )
 
 // BaseDTB returns a flattened devicetree that a plan can be patched into (dtbind.Patch):
-// root cells and memory nodes as the plan says, and one node per consumer device, labelled in
-// /__symbols__ as dtc -@ would. It stands in for the board's real tree, which a synthetic board
-// does not have; only &label device references are supported (path ones are an error).
+// root cells and memory nodes as the plan says, and one node per consumer device, with a
+// phandle and a label in /__symbols__ as dtc -@ gives it. It stands in for the board's real
+// tree, which a synthetic board does not have; only &label device references are supported.
 func BaseDTB(p *plan.Plan) ([]byte, error) {
 	root := dt.NewNode("", dt.WithProperty(
 		dt.PropertyU32("#address-cells", uint32(p.AddressCells)),
@@ -34,14 +34,16 @@ func BaseDTB(p *plan.Plan) ([]byte, error) {
 		)))
 	}
 	symbols := dt.NewNode("__symbols__")
-	for _, d := range p.Devices {
+	for i, d := range p.Devices {
 		label, ok := strings.CutPrefix(d.Ref, "&")
 		if !ok {
 			return nil, fmt.Errorf("device %s: only &label devices are supported", d.Ref)
 		}
 		name := strings.ReplaceAll(label, "_", "-")
+		// dtc -@ gives every labelled node a phandle, in source order.
 		root.Children = append(root.Children, dt.NewNode(name, dt.WithProperty(
 			dt.PropertyString("compatible", "dtheap,synthetic-device"),
+			dt.PropertyU32("phandle", uint32(i+1)),
 		)))
 		symbols.Properties = append(symbols.Properties, dt.PropertyString(label, "/"+name))
 	}
@@ -73,4 +75,38 @@ func regValue(base, size uint64, ac, sc int) ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// BaseDTS is BaseDTB as devicetree source, labels included, for tools that compile the
+// same tree themselves (bench/dtc.sh compiles it with dtc -@ so that both dtheap dtb and dtc
+// start from one base).
+func BaseDTS(p *plan.Plan) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "/dts-v1/;\n\n/ {\n\t#address-cells = <%d>;\n\t#size-cells = <%d>;\n", p.AddressCells, p.SizeCells)
+	fmt.Fprintf(&b, "\tcompatible = \"dtheap,synthetic\";\n\tmodel = %q;\n\n\tchosen {\n\t};\n", p.Board)
+	for _, m := range p.Memory {
+		reg, err := regValue(m.Base, m.Size, p.AddressCells, p.SizeCells)
+		if err != nil {
+			return "", fmt.Errorf("memory %s: %w", m.Name, err)
+		}
+		fmt.Fprintf(&b, "\n\tmemory@%x {\n\t\tdevice_type = \"memory\";\n\t\treg = <%s>;\n\t};\n", m.Base, cellsText(reg))
+	}
+	for _, d := range p.Devices {
+		label, ok := strings.CutPrefix(d.Ref, "&")
+		if !ok {
+			return "", fmt.Errorf("device %s: only &label devices are supported", d.Ref)
+		}
+		fmt.Fprintf(&b, "\n\t%s: %s {\n\t\tcompatible = \"dtheap,synthetic-device\";\n\t};\n", label, strings.ReplaceAll(label, "_", "-"))
+	}
+	b.WriteString("};\n")
+	return b.String(), nil
+}
+
+// cellsText prints big-endian 32-bit cells as DTS does: 0x.. separated by spaces.
+func cellsText(v []byte) string {
+	var cs []string
+	for i := 0; i+4 <= len(v); i += 4 {
+		cs = append(cs, fmt.Sprintf("0x%x", binary.BigEndian.Uint32(v[i:])))
+	}
+	return strings.Join(cs, " ")
 }

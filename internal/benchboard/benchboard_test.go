@@ -3,7 +3,9 @@ package benchboard
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dtheap/dtheap/diag"
@@ -125,5 +127,41 @@ func TestRegionCount(t *testing.T) {
 	}
 	if emitted != plan.MaxReservedRegions {
 		t.Errorf("MaxClean board emits %d regions, want %d", emitted, plan.MaxReservedRegions)
+	}
+}
+
+// TestBaseDTSMatchesBaseDTB checks that the source form compiles (dtc -@) to the same tree as
+// the blob form, so that bench/dtc.sh and the Go benchmarks patch the same base.
+func TestBaseDTSMatchesBaseDTB(t *testing.T) {
+	dtc, err := exec.LookPath("dtc")
+	if err != nil {
+		t.Fatal("dtc is not installed: apt-get install device-tree-compiler")
+	}
+	decompile := func(blob []byte) string {
+		c := exec.Command(dtc, "-q", "-I", "dtb", "-O", "dts", "-")
+		c.Stdin = bytes.NewReader(blob)
+		out, err := c.Output()
+		if err != nil {
+			t.Fatalf("dtc -I dtb: %v", err)
+		}
+		return string(out)
+	}
+	p := load(t, 100).Plan
+	src, err := BaseDTS(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(dtc, "-@", "-q", "-I", "dts", "-O", "dtb", "-")
+	c.Stdin = strings.NewReader(src)
+	compiled, err := c.Output()
+	if err != nil {
+		t.Fatalf("dtc -I dts: %v\n%s", err, src)
+	}
+	blob, err := BaseDTB(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := decompile(compiled), decompile(blob); a != b {
+		t.Errorf("BaseDTS compiles to\n%s\nBaseDTB is\n%s", a, b)
 	}
 }
