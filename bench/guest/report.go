@@ -348,7 +348,7 @@ func (rep *HeapReport) WriteMarkdown(w io.Writer) {
 		}
 	}
 
-	fmt.Fprintf(w, "\nFragmentation after the seeded random alloc/free workload (sizes 4 KiB–4 MiB, at most 60%% of the free bytes live), median of %d boot(s):\n\n", rep.Boots)
+	fmt.Fprintf(w, "\nFragmentation after the seeded random alloc/free workload (400 requests of 4 KiB–4 MiB, 55%% allocations; at most 16 MiB, or 60%% of the free bytes if less, live at a time; the same seed for every heap), median of %d boot(s):\n\n", rep.Boots)
 	fmt.Fprintln(w, "| heap | pool | free after workload | largest allocation | largest / free | failed allocs | pages migrated during its timed allocs |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
 	for _, f := range rep.Frags {

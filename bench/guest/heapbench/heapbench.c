@@ -139,13 +139,13 @@ static uint64_t percentile(struct samples *s, int p)
 	return s->v[rank ? rank - 1 : 0];
 }
 
-/* xorshift64*: the same seed gives the same workload on every boot. */
-static uint64_t rnd(void)
+/* xorshift64*: the same seed gives the same workload on every boot and heap. */
+static uint64_t rnd(uint64_t *state)
 {
-	seed ^= seed >> 12;
-	seed ^= seed << 25;
-	seed ^= seed >> 27;
-	return seed * 2685821657736338717ULL;
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 2685821657736338717ULL;
 }
 
 static int read_u64(const char *path, uint64_t *v)
@@ -404,13 +404,17 @@ struct live {
 };
 
 /*
- * Seeded random alloc/free on a pool heap, keeping at most 60% of the free
- * bytes live; then the largest allocation that still succeeds.
+ * Seeded random alloc/free on a pool heap, keeping at most FRAG_CAP (or 60%
+ * of the free bytes, if less) live; then the largest allocation that still
+ * succeeds. Every heap starts from the same seed, so heaps with room for
+ * the cap see the same sequence of requests.
  */
+#define FRAG_CAP (16 * MiB)
+
 static void fragmentation(struct heap *h)
 {
 	const int nops = quick ? 100 : 400;
-	uint64_t pool, free0, free1, live_bytes = 0, cap;
+	uint64_t pool, free0, free1, live_bytes = 0, cap, state = seed;
 	uint64_t lo, hi, mid, largest;
 	struct live *live;
 	int i, nlive = 0, failed = 0, fd;
@@ -420,6 +424,8 @@ static void fragmentation(struct heap *h)
 		return;
 	}
 	cap = free0 / 10 * 6;
+	if (cap > FRAG_CAP)
+		cap = FRAG_CAP;
 	live = calloc(nops, sizeof(*live));
 	if (!live) {
 		errors++;
@@ -427,11 +433,12 @@ static void fragmentation(struct heap *h)
 	}
 	for (i = 0; i < nops; i++) {
 		/* 1..2^10 pages (4 KiB .. 4 MiB), log-uniform-ish */
-		uint64_t order = rnd() % 10, pages = (1ULL << order) + rnd() % (1ULL << order);
+		uint64_t order = rnd(&state) % 10;
+		uint64_t pages = (1ULL << order) + rnd(&state) % (1ULL << order);
 		size_t len = pages * page_size;
 
-		if (nlive && (rnd() % 100 < 45 || live_bytes + len > cap)) {
-			int k = rnd() % nlive;
+		if (nlive && (rnd(&state) % 100 < 45 || live_bytes + len > cap)) {
+			int k = rnd(&state) % nlive;
 
 			close(live[k].fd);
 			live_bytes -= live[k].len;
@@ -466,9 +473,10 @@ static void fragmentation(struct heap *h)
 		}
 	}
 	largest = lo * page_size;
-	printf("FRAG heap=%s pool_bytes=%llu free_bytes=%llu largest_bytes=%llu live=%d live_bytes=%llu ops=%d failed=%d\n",
+	printf("FRAG heap=%s pool_bytes=%llu free_bytes=%llu largest_bytes=%llu live=%d live_bytes=%llu cap_bytes=%llu ops=%d failed=%d\n",
 	       h->name, (unsigned long long)pool, (unsigned long long)free1,
-	       (unsigned long long)largest, nlive, (unsigned long long)live_bytes, nops, failed);
+	       (unsigned long long)largest, nlive, (unsigned long long)live_bytes,
+	       (unsigned long long)cap, nops, failed);
 	while (nlive > 0)
 		close(live[--nlive].fd);
 	free(live);
