@@ -26,17 +26,19 @@
  *   HEAP name=N provider=kernel|dtheap kind=system|cma|carveout|unmapped|other
  *   BENCH heap=N size=B op=alloc|mmap_touch|memset median_ns=.. p90_ns=.. n=.. mibps=..
  *   SKIP heap=N size=B op=mmap_touch reason=EPERM
- *   FRAG heap=N pool_bytes=.. free_bytes=.. largest_bytes=.. ops=.. failed=..
  *   MIGRATE heap=N pages=P   pages migrated (pgmigrate_success) during its allocs
+ *   FRAG heap=N pool_bytes=.. free_bytes=.. largest_bytes=.. live=.. live_bytes=..
+ *        cap_bytes=.. ops=.. failed=..
  *   FRAG heap=system na=no-pool
  *   BENCH-END status=ok|fail errors=E
  * then a human-readable table. Heap names never contain spaces.
  *
  * Usage: heapbench [--dir DIR] [--rounds N] [--seed S] [--quick]
- * As PID 1 (dtheap-check --then / dtheap.then=) the options come from the
- * environment instead, which the kernel fills from unknown cmdline words:
- * HEAPBENCH_ROUNDS=N HEAPBENCH_SEED=S HEAPBENCH_QUICK=1; it then powers off
- * at the end, since PID 1 must not exit. Exit status: 0 ok, 1 a measurement
+ * The environment gives defaults the arguments override: HEAPBENCH_ROUNDS=N
+ * HEAPBENCH_SEED=S HEAPBENCH_QUICK=1. As PID 1 (exec'd by dtheap-check
+ * through dtheap.then=) that is the only way in: the kernel passes unknown
+ * command-line words to init as environment variables. As PID 1 it powers
+ * off at the end, since PID 1 must not exit. Exit status: 0 ok, 1 a measurement
  * failed, 2 usage error or no heap directory.
  *
  * Build: aarch64-linux-gnu-gcc -static -O2 -Wall -I<hdr>/include
