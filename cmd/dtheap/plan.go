@@ -25,7 +25,8 @@ its final address (dynamic pools at the address the 6.1 kernel is predicted to g
 the kernel's own allocation order), the heaps, the consumer devices and the free memory left.
 
 Text output is a table followed by a memory map that fits 80 columns (colour on a terminal
-unless NO_COLOR is set). --format json prints the plan and its findings as one JSON object.`,
+unless NO_COLOR is set). --format json prints the plan and its findings as one JSON object.
+dtheap map draws the same plan to scale as SVG or an HTML report.`,
 		Example: `  dtheap plan boards/qemu-virt-arm64.yaml
   dtheap plan --format json boards/qemu-virt-arm64.yaml | jq '.regions[] | {name, base}'`,
 		Args: cobra.ExactArgs(1),
