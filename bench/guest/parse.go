@@ -19,6 +19,7 @@ const (
 	OpAlloc  = "alloc"      // DMA_HEAP_IOCTL_ALLOC + close
 	OpTouch  = "mmap_touch" // mmap + one write per page
 	OpMemset = "memset"     // user-space memset(0) of a faulted-in buffer: the floor
+	OpCMARaw = "cma_raw"    // cma_alloc + cma_release on the heap's own CMA area via CMA debugfs
 )
 
 // MemsetHeap is the heap name heapbench gives the memset floor.

@@ -25,6 +25,7 @@ BENCH heap=system size=1048576 op=alloc median_ns=300000 p90_ns=330000 n=60 mibp
 BENCH heap=dsp size=1048576 op=alloc median_ns=`+dspAlloc1M+` p90_ns=90000 n=60 mibps=12500.0
 BENCH heap=dsp size=1048576 op=mmap_touch median_ns=30000 p90_ns=31000 n=24 mibps=1.0
 BENCH heap=video@60000000 size=1048576 op=alloc median_ns=210000 p90_ns=260000 n=60 mibps=4761.9
+BENCH heap=video@60000000 size=1048576 op=cma_raw median_ns=200000 p90_ns=260000 n=24 mibps=5000.0
 SKIP heap=secure size=1048576 op=mmap_touch reason=EPERM
 [    9.500000] cma: cma_alloc: linux,cma: alloc failed, req-size: 9000 pages, ret: -12
 MIGRATE heap=linux,cma pages=12
@@ -50,8 +51,8 @@ func TestParseRun(t *testing.T) {
 	if len(r.Heaps) != 4 || r.HeapByName("dsp") != (Heap{"dsp", "dtheap", "carveout"}) {
 		t.Errorf("heaps: %+v", r.Heaps)
 	}
-	if len(r.Samples) != 7 {
-		t.Errorf("%d samples, want 7: %+v", len(r.Samples), r.Samples)
+	if len(r.Samples) != 8 {
+		t.Errorf("%d samples, want 8: %+v", len(r.Samples), r.Samples)
 	}
 	want := Sample{Heap: "linux,cma", Size: 1 << 20, Op: OpAlloc, MedianNS: 200000, P90NS: 250000, N: 60}
 	if r.Samples[1] != want {
@@ -157,7 +158,7 @@ func TestCombineRatiosTargets(t *testing.T) {
 	}
 	for _, want := range []string{
 		"| dsp | dtheap carveout | 1 MiB | 120.0 | 90.0 | 80.0–160.0 | 8333 | 0.40 | 0.40 | 3.00 | 180 |",
-		"| system | N/A", "| dsp | 48 MiB | 24.0 MiB | 24.0 MiB | 1.00 | 2 of 400 ops | 0 |", "| linux,cma | 64 MiB | 32.0 MiB | 16.0 MiB | 0.50 | 0 of 400 ops | 12 |", "| **no** |"} {
+		"| system | N/A", "| video@60000000 | dtheap cma | 200.0 (1.05) |", "| dsp | 48 MiB | 24.0 MiB | 24.0 MiB | 1.00 | 2 of 400 ops | 0 |", "| linux,cma | 64 MiB | 32.0 MiB | 16.0 MiB | 0.50 | 0 of 400 ops | 12 |", "| **no** |"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, b.String())
 		}

@@ -348,6 +348,8 @@ func (rep *HeapReport) WriteMarkdown(w io.Writer) {
 		}
 	}
 
+	rep.writeCMARaw(w)
+
 	fmt.Fprintf(w, "\nFragmentation after the seeded random alloc/free workload (400 requests of 4 KiB–4 MiB, 55%% allocations; at most 16 MiB, or 60%% of the free bytes if less, live at a time; the same seed for every heap), median of %d boot(s):\n\n", rep.Boots)
 	fmt.Fprintln(w, "| heap | pool | free after workload | largest allocation | largest / free | failed allocs | pages migrated during its timed allocs |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
@@ -368,6 +370,46 @@ func (rep *HeapReport) WriteMarkdown(w io.Writer) {
 		for _, t := range ts {
 			fmt.Fprintf(w, "| %s | %.2f | %.2f | %s |\n", t.Name, t.Value, t.Limit, yes(t.Met))
 		}
+	}
+}
+
+// writeCMARaw writes the raw CMA table, if any heap has one: the same page count allocated and
+// released on the heap's own CMA area through CMA debugfs, with no heap code, next to the
+// heap's alloc over it.
+func (rep *HeapReport) writeCMARaw(w io.Writer) {
+	var rows []Heap
+	for _, h := range rep.Heaps {
+		for _, size := range rep.Sizes() {
+			if _, ok := rep.Stat(h.Name, size, OpCMARaw); ok {
+				rows = append(rows, h)
+				break
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nRaw `cma_alloc` + `cma_release` of the same page count on each CMA heap's own area, through CMA debugfs (no heap code; alignment 0 where the heaps use min(order, 1 MiB)), median µs, and in brackets the heap's alloc over it:\n\n")
+	fmt.Fprint(w, "| heap | kind |")
+	for _, size := range rep.Sizes() {
+		fmt.Fprintf(w, " %s |", sizeName(size))
+	}
+	fmt.Fprint(w, "\n|---|---|")
+	for range rep.Sizes() {
+		fmt.Fprint(w, "---:|")
+	}
+	fmt.Fprintln(w)
+	for _, h := range rows {
+		fmt.Fprintf(w, "| %s | %s %s |", h.Name, h.Provider, h.Kind)
+		for _, size := range rep.Sizes() {
+			s, ok := rep.Stat(h.Name, size, OpCMARaw)
+			if !ok {
+				fmt.Fprint(w, " - |")
+				continue
+			}
+			fmt.Fprintf(w, " %s (%s) |", us(s.Median), ratioCell(rep.Ratio(h.Name, h.Name, size, OpAlloc, OpCMARaw)))
+		}
+		fmt.Fprintln(w)
 	}
 }
 

@@ -11,6 +11,12 @@
  *               mmap (dtheap's unmapped heaps: EPERM) are reported skipped
  *   memset      memset(0) of an already faulted-in malloc'd buffer of the
  *               same size: the user-space floor for handing out zeroed memory
+ *   cma_raw     for heaps over a CMA area (the kernel's and dtheap's cma
+ *               heaps): cma_alloc + cma_release of the same page count on
+ *               that area through CMA debugfs (<area>/alloc and free), no
+ *               heap code at all, so heap overhead and area behaviour can
+ *               be told apart (debugfs allocates with alignment 0, the
+ *               heaps with min(order, CONFIG_CMA_ALIGNMENT))
  * and, for every heap backed by a fixed pool (dtheap heaps, the kernel's
  * CMA heap; not "system"), a seeded random alloc/free workload after which
  * the largest single allocation that still succeeds (binary search over
@@ -24,7 +30,7 @@
  * Output: machine-readable lines, parsed by bench/guest (Go):
  *   BENCH-BEGIN version=1 rounds=R seed=S page=4096
  *   HEAP name=N provider=kernel|dtheap kind=system|cma|carveout|unmapped|other
- *   BENCH heap=N size=B op=alloc|mmap_touch|memset median_ns=.. p90_ns=.. n=.. mibps=..
+ *   BENCH heap=N size=B op=alloc|mmap_touch|memset|cma_raw median_ns=.. p90_ns=.. n=.. mibps=..
  *   SKIP heap=N size=B op=mmap_touch reason=EPERM
  *   MIGRATE heap=N pages=P   pages migrated (pgmigrate_success) during its allocs
  *   FRAG heap=N pool_bytes=.. free_bytes=.. largest_bytes=.. live=.. live_bytes=..
@@ -74,8 +80,8 @@ static const int alloc_iters[NSIZES] = { 100, 50, 20, 6 };
 static const int touch_iters[NSIZES] = { 40, 20, 8, 3 };
 static const int memset_iters[NSIZES] = { 100, 50, 20, 6 };
 
-enum op { OP_ALLOC, OP_TOUCH, OP_MEMSET, NOPS };
-static const char *const op_names[NOPS] = { "alloc", "mmap_touch", "memset" };
+enum op { OP_ALLOC, OP_TOUCH, OP_MEMSET, OP_CMA_RAW, NOPS };
+static const char *const op_names[NOPS] = { "alloc", "mmap_touch", "memset", "cma_raw" };
 
 struct samples {
 	uint64_t *v;
@@ -89,6 +95,8 @@ struct heap {
 	int fd;			/* the heap's device, open for the whole run */
 	int no_mmap;		/* errno of the refused mmap, 0 if it maps */
 	uint64_t migrated;	/* pages the kernel migrated during timed allocs */
+	int cma_alloc_fd;	/* CMA debugfs alloc/free of the heap's own area, */
+	int cma_free_fd;	/* or -1 when the heap has none */
 	struct samples s[NOPS][NSIZES];
 };
 
@@ -259,6 +267,33 @@ static int pool_state(const struct heap *h, uint64_t *size, uint64_t *free_b)
 	return 0;
 }
 
+/* The CMA debugfs files of the heap's own CMA area, if it has one. */
+static void open_cma_area(struct heap *h)
+{
+	char path[320], area[NAME_LEN];
+
+	h->cma_alloc_fd = h->cma_free_fd = -1;
+	if (strcmp(h->kind, "cma"))
+		return;
+	snprintf(area, sizeof(area), "%s", h->name);
+	if (!strcmp(h->provider, "dtheap")) {
+		snprintf(path, sizeof(path), DTHEAP_DEBUGFS "/%s/region", h->name);
+		if (read_word(path, area, sizeof(area)))
+			return;
+	}
+	snprintf(path, sizeof(path), CMA_DEBUGFS "/%s/alloc", area);
+	h->cma_alloc_fd = open(path, O_WRONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), CMA_DEBUGFS "/%s/free", area);
+	h->cma_free_fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (h->cma_alloc_fd < 0 || h->cma_free_fd < 0) {
+		if (h->cma_alloc_fd >= 0)
+			close(h->cma_alloc_fd);
+		if (h->cma_free_fd >= 0)
+			close(h->cma_free_fd);
+		h->cma_alloc_fd = h->cma_free_fd = -1;
+	}
+}
+
 static void classify(struct heap *h)
 {
 	char path[256];
@@ -313,6 +348,7 @@ static int open_heaps(void)
 		}
 		snprintf(h->name, sizeof(h->name), "%s", de->d_name);
 		classify(h);
+		open_cma_area(h);
 		nheaps++;
 	}
 	closedir(d);
@@ -375,6 +411,33 @@ static void bench_touch(struct heap *h, int si, int iters)
 		munmap((void *)p, len);
 		close(fd);
 		add_sample(&h->s[OP_TOUCH][si], t1 - t0);
+	}
+}
+
+static void bench_cma_raw(struct heap *h, int si, int iters)
+{
+	char count[32];
+	int i, n;
+
+	if (h->cma_alloc_fd < 0)
+		return;
+	n = snprintf(count, sizeof(count), "%zu", sizes[si] / page_size);
+	for (i = 0; i < iters; i++) {
+		uint64_t t0 = now_ns();
+
+		if (write(h->cma_alloc_fd, count, n) != n) {
+			fprintf(stderr, "heapbench: %s: CMA debugfs alloc %s pages: %s\n", h->name,
+				count, strerror(errno));
+			errors++;
+			return;
+		}
+		if (write(h->cma_free_fd, count, n) != n) {
+			fprintf(stderr, "heapbench: %s: CMA debugfs free %s pages: %s\n", h->name,
+				count, strerror(errno));
+			errors++;
+			return;
+		}
+		add_sample(&h->s[OP_CMA_RAW][si], now_ns() - t0);
 	}
 }
 
@@ -618,6 +681,7 @@ static int run(int argc, char **argv)
 			for (i = 0; i < nheaps; i++) {
 				bench_alloc(&heaps[i], si, (alloc_iters[si] + div - 1) / div);
 				bench_touch(&heaps[i], si, (touch_iters[si] + div - 1) / div);
+				bench_cma_raw(&heaps[i], si, (touch_iters[si] + div - 1) / div);
 			}
 		}
 		fprintf(stderr, "heapbench: round %d of %d done\n", r + 1, rounds);
@@ -634,6 +698,7 @@ static int run(int argc, char **argv)
 				       sizes[si], errname(h->no_mmap));
 			else
 				report_line(h->name, sizes[si], OP_TOUCH, &h->s[OP_TOUCH][si]);
+			report_line(h->name, sizes[si], OP_CMA_RAW, &h->s[OP_CMA_RAW][si]);
 		}
 	}
 	for (i = 0; i < nheaps; i++)
