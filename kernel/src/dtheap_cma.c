@@ -92,6 +92,14 @@ static bool dtheap_cma_in_pool(const struct dtheap_heap *heap,
 	       paddr - rmem->base <= rmem->size - len;
 }
 
+/**
+ * dtheap_cma_alloc() - take a zeroed buffer from the heap's CMA pool
+ * @heap: a cma heap
+ * @buf: the buffer, with @buf->len set
+ *
+ * Return: 0 with @buf->pages and @buf->paddr set, or -ENOMEM when the pool
+ * has no room (including when the DMA layer fell back to other memory).
+ */
 static int dtheap_cma_alloc(struct dtheap_heap *heap, struct dtheap_buffer *buf)
 {
 	struct device *dev = heap->cma_dev;
@@ -110,9 +118,19 @@ static int dtheap_cma_alloc(struct dtheap_heap *heap, struct dtheap_buffer *buf)
 		return -ENOMEM;
 	}
 
-	/* Write the zeroes back: devices and uncached mappings must see them. */
-	dma_sync_single_for_device(dev, buf->dma_handle, buf->len,
-				   DMA_BIDIRECTIONAL);
+	/*
+	 * dma_alloc_pages() zeroed the buffer through the cached linear
+	 * mapping, so the zeroes may sit in dirty cache lines. A cached heap
+	 * leaves them there, as the kernel's own CMA heap does: every CPU
+	 * mapping of its buffers is cached too, and map_dma_buf() cleans the
+	 * cache through dma_map_sgtable() before a device sees the buffer. A
+	 * write-combined heap maps with DMA_ATTR_SKIP_CPU_SYNC and user space
+	 * writes past the cache, so the lines are written back now: evicted
+	 * later, they would overwrite the user's data.
+	 */
+	if (!dtheap_heap_cpu_cached(heap))
+		dma_sync_single_for_device(dev, buf->dma_handle, buf->len,
+					   DMA_BIDIRECTIONAL);
 
 	buf->pages = page;
 	buf->paddr = page_to_phys(page);

@@ -71,6 +71,9 @@ struct dtheap_backend {
  * @dev: device used for the DMA API cache maintenance of the region
  * @rmem: the live reserved-memory region
  * @pool: carveout and unmapped heaps: allocator over the region
+ * @region_vaddr: carveout heaps: the whole region mapped for zeroing, with
+ *	the heap's memory attributes; NULL when each buffer is mapped on its
+ *	own instead (and always for unmapped heaps)
  * @cma_dev: cma heaps: the child device that holds the pool as its cma_area
  * @stat_lock: protects @used, @peak, @allocations and @failures
  * @used: bytes in live buffers
@@ -87,6 +90,7 @@ struct dtheap_heap {
 	struct device *dev;
 	struct reserved_mem *rmem;
 	struct gen_pool *pool;
+	void *region_vaddr;
 	struct device *cma_dev;
 	spinlock_t stat_lock; /* protects the four counters below */
 	u64 used;
