@@ -346,6 +346,15 @@ func TestRun(t *testing.T) {
 		{"pattern not read back", func(t *testing.T, f *fixture) {
 			f.heaps.byName["dsp"].corruptAt = 0x2000
 		}, []want{{"heap/dsp/alloc", Fail, "at offset 0x2000"}}},
+		{"not zeroed at an odd offset", func(t *testing.T, f *fixture) {
+			f.heaps.byName["dsp"].dirtyAt = 0x1235
+		}, []want{{"heap/dsp/alloc", Fail, "not zeroed: byte 0x5a at offset 0x1235 (data leak"}}},
+		{"last byte not zeroed", func(t *testing.T, f *fixture) {
+			f.heaps.byName["video@70000000"].dirtyAt = 64<<10 - 1
+		}, []want{{"heap/video@70000000/alloc", Fail, "not zeroed: byte 0x5a at offset 0xffff"}}},
+		{"pattern not read back at an odd offset", func(t *testing.T, f *fixture) {
+			f.heaps.byName["dsp"].corruptAt = 0x2003
+		}, []want{{"heap/dsp/alloc", Fail, fmt.Sprintf("read back 0x%02x at offset 0x2003, wrote 0x%02x", pattern(0x2003)^1, pattern(0x2003))}}},
 		{"mmap fails on a mappable heap", func(t *testing.T, f *fixture) {
 			f.heaps.byName["dsp"].mapErr = fmt.Errorf("mmap: %w", unix.ENOMEM)
 		}, []want{{"heap/dsp/alloc", Fail, "mmap failed"}}},

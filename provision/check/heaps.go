@@ -218,26 +218,20 @@ func (r *runner) exercise(h *manifest.Heap, dev string) (Status, string) {
 	if err := buf.Sync(SyncStart | SyncRW); err != nil {
 		return Fail, fmt.Sprintf("DMA_BUF_SYNC_START: %v", err)
 	}
-	for i, b := range mem {
-		if b != 0 {
-			buf.Sync(SyncEnd | SyncRW)
-			return Fail, fmt.Sprintf("fresh buffer not zeroed: byte 0x%x at offset 0x%x (data leak from a previous user)", b, i)
-		}
+	if i := firstNonZero(mem); i >= 0 {
+		buf.Sync(SyncEnd | SyncRW)
+		return Fail, fmt.Sprintf("fresh buffer not zeroed: byte 0x%x at offset 0x%x (data leak from a previous user)", mem[i], i)
 	}
-	for i := range mem {
-		mem[i] = pattern(i)
-	}
+	fillPattern(mem)
 	if err := buf.Sync(SyncEnd | SyncRW); err != nil {
 		return Fail, fmt.Sprintf("DMA_BUF_SYNC_END: %v", err)
 	}
 	if err := buf.Sync(SyncStart | SyncRead); err != nil {
 		return Fail, fmt.Sprintf("DMA_BUF_SYNC_START (read back): %v", err)
 	}
-	for i, b := range mem {
-		if b != pattern(i) {
-			buf.Sync(SyncEnd | SyncRead)
-			return Fail, fmt.Sprintf("read back 0x%02x at offset 0x%x, wrote 0x%02x", b, i, pattern(i))
-		}
+	if i := firstPatternMismatch(mem); i >= 0 {
+		buf.Sync(SyncEnd | SyncRead)
+		return Fail, fmt.Sprintf("read back 0x%02x at offset 0x%x, wrote 0x%02x", mem[i], i, pattern(i))
 	}
 	if err := buf.Sync(SyncEnd | SyncRead); err != nil {
 		return Fail, fmt.Sprintf("DMA_BUF_SYNC_END (read back): %v", err)
@@ -246,7 +240,7 @@ func (r *runner) exercise(h *manifest.Heap, dev string) (Status, string) {
 }
 
 // pattern differs between neighbouring bytes and pages, so a stuck bit or a page aliasing
-// another shows up.
+// another shows up. fillPattern and firstPatternMismatch (memcheck.go) apply it a word at a time.
 func pattern(i int) byte { return byte(i*131+7) ^ byte(i>>12) }
 
 // checkUnmapped: the driver must refuse every CPU access to an unmapped heap's buffer.
