@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,12 +115,15 @@ type heapBehaviour struct {
 
 type fakeHeaps struct {
 	byName map[string]*heapBehaviour
+	mu     sync.Mutex // a step that timed out leaves its goroutine running
 	allocs []string
 }
 
 func (f *fakeHeaps) Allocate(dev string, size uint64) (Buffer, error) {
 	name := filepath.Base(dev)
+	f.mu.Lock()
 	f.allocs = append(f.allocs, name)
+	f.mu.Unlock()
 	b := f.byName[name]
 	if b == nil {
 		return nil, fmt.Errorf("fake: no heap %s", name)
