@@ -245,7 +245,7 @@ func newTreeIndex(root, symbols *dt.Node) *treeIndex {
 		}
 	})
 	if symbols != nil {
-		ix.symbols = map[string]string{}
+		ix.symbols = make(map[string]string, len(symbols.Properties))
 		for _, p := range symbols.Properties {
 			if _, dup := ix.symbols[p.Name]; !dup {
 				ix.symbols[p.Name] = strings.TrimRight(string(p.Value), "\x00")

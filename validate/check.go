@@ -39,7 +39,7 @@ type checker struct {
 // and disabled rules removed. It also stores them in p.Findings.
 func Check(b *board.Board, p *plan.Plan, opts Options) diag.List {
 	c := &checker{b: b, p: p, fields: map[string]func(string) diag.Pos{}, silent: map[string]map[string]bool{},
-		byName: map[string]*plan.Region{}, poolDefault: map[string]bool{}}
+		byName: make(map[string]*plan.Region, len(p.Regions)), poolDefault: make(map[string]bool, len(b.Pools))}
 	for _, r := range p.Regions {
 		if _, dup := c.byName[r.Name]; !dup {
 			c.byName[r.Name] = r
