@@ -21,8 +21,8 @@ import (
 	"strings"
 )
 
-// MaxClean is the largest pool count whose board validates without errors (the default CMA
-// area, plus the pools, plus one emitted firmware region, stays within 64 regions).
+// MaxClean is the largest pool count whose board validates without errors: its pools (the
+// default CMA area among them) and the one emitted firmware region make exactly 64 regions.
 const MaxClean = 63
 
 const (
@@ -31,7 +31,7 @@ const (
 	slotSize = 16 * mib
 	// slotsPerBank pools share one DRAM bank.
 	slotsPerBank = 1024
-	// bankHead is the start of every bank that holds no pool: firmware in bank 0, room for
+	// The first bankHead bytes of every bank hold no pool: firmware in bank 0, and room for
 	// the dynamic pools everywhere.
 	bankHead = 256 * mib
 	bankSize = bankHead + slotsPerBank*slotSize
