@@ -450,7 +450,11 @@ func (c *checker) heaps() {
 			c.report("heap-on-default-cma", r.Name, h.Pos, "remove heap: and use the kernel's heap "+k.DefaultCMAHeap, "the kernel already makes heap %q over the default CMA pool %q", k.DefaultCMAHeap, r.Name)
 		}
 	}
-	for _, p := range c.b.Pools {
+	for i := range c.b.Pools {
+		p := &c.b.Pools[i]
+		if p.Kind == "carveout" && p.Heap != "" && p.Mapping != "writecombine" {
+			c.cachedCarveout(p)
+		}
 		if p.Mapping == "" {
 			continue
 		}
@@ -470,6 +474,22 @@ func (c *checker) heaps() {
 	if n+1 > maxHeaps {
 		c.report("heap-count", "", c.p.Heaps[maxHeaps-1].Pos, "expose fewer pools as heaps", "%d heaps, the DMA-BUF heap core allows %d (with the kernel's own)", n+1, maxHeaps)
 	}
+}
+
+// cachedCarveout warns about a carveout heap whose buffers are mapped cached. Syncing them
+// for a non-coherent device (map_dma_buf, begin/end_cpu_access) ends in the architecture's
+// cache maintenance on phys_to_virt() of the buffer, an address in the linear map; no-map
+// memory is left out of the linear map, so on hardware that may fault. QEMU's TCG treats cache
+// maintenance as a no-op, so the boot proof cannot tell. Write-combined heaps do no CPU cache
+// maintenance and are safe.
+func (c *checker) cachedCarveout(p *board.Pool) {
+	pos, how := p.Field("heap"), "mapped cached (the default)"
+	if p.Mapping != "" {
+		pos, how = p.Field("mapping"), "mapped cached"
+	}
+	c.report("carveout-cached", p.Name, pos,
+		"set mapping: writecombine; if every device using the pool is dma-coherent, silence: [carveout-cached]",
+		"carveout heap %q is %s: cache maintenance for a non-coherent device would go through the kernel's linear map, which no-map pool %q is not in", p.Heap, how, p.Name)
 }
 
 func (c *checker) devices() {

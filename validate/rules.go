@@ -49,6 +49,7 @@ var Rules = []Rule{
 	{"cells", diag.Error, "an address or size does not fit in the root's #address-cells/#size-cells"},
 	{"kernel-version", diag.Info, "the kernel version is not 6.1: placement replays 6.1's algorithm, which later kernels changed"},
 	{"mapping-unmapped", diag.Error, "mapping: is set on an unmapped pool, which is never CPU-mapped"},
+	{"carveout-cached", diag.Warning, "a carveout heap mapped cached: the DMA API's cache maintenance for a non-coherent device goes through the kernel's linear map, which no-map memory is not in (unverified on hardware: QEMU ignores cache maintenance)"},
 	{"predicted-placement", diag.Info, "where the kernel is predicted to place a dynamic pool (shown with -v)"},
 }
 
