@@ -13,6 +13,7 @@ import (
 	"github.com/dtheap/dtheap/dtbind"
 	"github.com/dtheap/dtheap/internal/benchboard"
 	"github.com/dtheap/dtheap/kernel"
+	"github.com/dtheap/dtheap/mapview"
 	"github.com/dtheap/dtheap/pipeline"
 	"github.com/dtheap/dtheap/plan"
 	"github.com/dtheap/dtheap/provision"
@@ -304,6 +305,27 @@ var manifest = job{func(in *input) ([]byte, error) {
 	return nil
 }}
 
+// countLabelled checks that a map labels every placed region with a size: one region label
+// each on the right of the bar.
+func countLabelled(in *input, out []byte) error {
+	want := 0
+	for _, r := range in.plan.Regions {
+		if r.Placed && r.Size > 0 {
+			want++
+		}
+	}
+	if got := bytes.Count(out, []byte(`class="label region-label"`)); got != want {
+		return fmt.Errorf("%d region labels in the map, want %d", got, want)
+	}
+	return nil
+}
+
+// svgMap is dtheap map -o map.svg.
+var svgMap = job{func(in *input) ([]byte, error) { return mapview.SVG([]*plan.Plan{in.plan}), nil }, countLabelled}
+
+// htmlReport is dtheap map -o report.html: the map, the region table and the findings.
+var htmlReport = job{func(in *input) ([]byte, error) { return mapview.HTML([]*plan.Plan{in.plan}), nil }, countLabelled}
+
 func BenchmarkLoadValidatePlan(b *testing.B) { bench(b, loadValidatePlan) }
 func BenchmarkLoad(b *testing.B)             { bench(b, load) }
 func BenchmarkValidatePlan(b *testing.B)     { bench(b, validatePlan) }
@@ -314,6 +336,8 @@ func BenchmarkOverlay(b *testing.B)          { bench(b, overlay) }
 func BenchmarkPatch(b *testing.B)            { bench(b, patch) }
 func BenchmarkKernel(b *testing.B)           { bench(b, kernelFiles) }
 func BenchmarkManifest(b *testing.B)         { bench(b, manifest) }
+func BenchmarkMapSVG(b *testing.B)           { bench(b, svgMap) }
+func BenchmarkMapHTML(b *testing.B)          { bench(b, htmlReport) }
 
 // TestJobsDoTheirWork runs every benchmarked job once on every input, untimed, with the checks
 // the benchmarks make: a benchmark that silently measured an error path would be worthless.
@@ -324,7 +348,7 @@ func TestJobsDoTheirWork(t *testing.T) {
 	}
 	jobs := map[string]job{"LoadValidatePlan": loadValidatePlan, "Load": load, "ValidatePlan": validatePlan,
 		"Plan": placement, "Validate": rules, "DTSI": dtsi, "Overlay": overlay, "Patch": patch,
-		"Kernel": kernelFiles, "Manifest": manifest}
+		"Kernel": kernelFiles, "Manifest": manifest, "MapSVG": svgMap, "MapHTML": htmlReport}
 	for name, j := range jobs {
 		for _, in := range ins {
 			if _, err := j.once(in); err != nil {
