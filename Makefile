@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test unit vet deps e2e qemu clean bench-e2e
+.PHONY: all build test unit vet deps e2e qemu clean bench bench-e2e
 
 all: build
 
@@ -31,6 +31,12 @@ qemu: build
 
 clean:
 	rm -rf $(BIN)
+
+# Generator benchmarks on the host: the front half and every emitter, reference board and
+# synthetic boards of 10 to 10,000 pools (BENCHMARKS.md, "Generator"). COUNT=6 for benchstat.
+COUNT ?= 1
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count $(COUNT) ./bench/generator
 
 # Heap and boot-check benchmarks inside the QEMU guest (issue #8; BENCHMARKS.md). Not part of
 # `make test`: several emulated boots, minutes. BENCH_BOOTS, BOOT_BOOTS, HEAPBENCH_ROUNDS tune it.
