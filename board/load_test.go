@@ -2,14 +2,12 @@ package board
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current output")
+	"github.com/dtheap/dtheap/internal/golden"
+)
 
 // TestLoadErrors loads each broken board in testdata/errors/, checks where the first finding
 // points (file:line:col, exactly) and its rule, and compares all findings with
@@ -65,20 +63,7 @@ func TestLoadErrors(t *testing.T) {
 			if err := findings.WriteText(&buf); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join(dir, strings.TrimSuffix(tt.file, ".yaml")+".golden")
-			if *update {
-				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (go test ./board -update creates it)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("findings differ from %s:\n--- got\n%s--- want\n%s", golden, buf.Bytes(), want)
-			}
+			golden.Check(t, filepath.Join(dir, strings.TrimSuffix(tt.file, ".yaml")+".golden"), buf.Bytes())
 		})
 	}
 	// Every broken board in testdata/errors has a case above.

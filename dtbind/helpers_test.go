@@ -12,12 +12,11 @@ import (
 	"sync"
 	"testing"
 
+	goldenfile "github.com/dtheap/dtheap/internal/golden"
 	"github.com/dtheap/dtheap/pipeline"
 	"github.com/dtheap/dtheap/plan"
 	"github.com/u-root/u-root/pkg/dt"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // tool returns the path of an external program the tests need. A missing tool is a FAILURE,
 // not a skip: CI installs them (.ci/run), and a silently skipped devicetree check is worse than
@@ -105,23 +104,7 @@ func loadBoard(t testing.TB, path string) *plan.Plan {
 // golden compares got with testdata/golden/name, rewriting it under -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./dtbind -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./dtbind -update rewrites it):\n--- got\n%s", path, got)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", "golden", name), got)
 }
 
 // minimalBase is the smallest tree the plan's .dtsi can be included in: root cells, memory

@@ -2,17 +2,15 @@ package kernel
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/dtheap/dtheap/internal/golden"
 	"github.com/dtheap/dtheap/pipeline"
 	"github.com/dtheap/dtheap/plan"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 func loadBoard(t *testing.T, path string) *plan.Plan {
 	t.Helper()
@@ -47,23 +45,7 @@ func TestGolden(t *testing.T) {
 				default:
 					continue
 				}
-				golden := filepath.Join("testdata", "golden", name, f.Name)
-				if *update {
-					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(golden, f.Data, 0o644); err != nil {
-						t.Fatal(err)
-					}
-					continue
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test ./kernel -update)", err)
-				}
-				if !bytes.Equal(want, f.Data) {
-					t.Errorf("%s differs from %s (go test ./kernel -update after checking the change):\n%s", f.Name, golden, f.Data)
-				}
+				golden.Check(t, filepath.Join("testdata", "golden", name, f.Name), f.Data)
 			}
 		})
 	}

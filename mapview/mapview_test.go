@@ -3,7 +3,6 @@ package mapview
 import (
 	"bytes"
 	"encoding/xml"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,11 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	goldenfile "github.com/dtheap/dtheap/internal/golden"
 	"github.com/dtheap/dtheap/pipeline"
 	"github.com/dtheap/dtheap/plan"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // repoRoot is the module root (tests run in mapview/); board paths are given relative to it so
 // that the generated-file comments in the goldens do not depend on where the tree is.
@@ -59,23 +57,7 @@ func referenceBoards(t testing.TB) []string {
 // golden compares got with testdata/golden/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./mapview -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; run go test ./mapview -update and review the diff", path)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", "golden", name), got)
 }
 
 // mapCase is one picture to check: a name for its golden file and the boards drawn in it.

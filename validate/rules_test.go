@@ -2,7 +2,6 @@ package validate_test
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,11 +9,10 @@ import (
 	"testing"
 
 	"github.com/dtheap/dtheap/diag"
+	"github.com/dtheap/dtheap/internal/golden"
 	"github.com/dtheap/dtheap/pipeline"
 	"github.com/dtheap/dtheap/validate"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current output")
 
 // alsoFires lists, per rule, the other error-level rules its corpus board cannot avoid, with
 // the reason. Keep it short: every entry is a rule that cannot be tested alone.
@@ -145,17 +143,5 @@ func hasRule(l diag.List, id string) bool {
 
 func compareGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./validate -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (go test ./validate -update rewrites it):\n--- got\n%s--- want\n%s", path, got, want)
-	}
+	golden.Check(t, path, got)
 }
