@@ -158,38 +158,42 @@ static uint64_t rnd(uint64_t *state)
 	return *state * 2685821657736338717ULL;
 }
 
-static int read_u64(const char *path, uint64_t *v)
+/* Reads a small sysfs or debugfs file into buf, NUL-terminated. */
+static int read_small(const char *path, char *buf, size_t size)
 {
-	char buf[64];
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
+	return 0;
+}
+
+static int read_u64(const char *path, uint64_t *v)
+{
+	char buf[64];
+
+	if (read_small(path, buf, sizeof(buf)))
+		return -1;
 	*v = strtoull(buf, NULL, 0);
 	return 0;
 }
 
+/* The first word of the file, cut to fit out. */
 static int read_word(const char *path, char *out, size_t len)
 {
 	char buf[64];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n;
 
-	if (fd < 0)
+	if (read_small(path, buf, sizeof(buf)))
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	n = strcspn(buf, " \n");
-	if ((size_t)n >= len)
+	if (n >= len)
 		n = len - 1;
 	memcpy(out, buf, n);
 	out[n] = 0;
