@@ -22,8 +22,9 @@ func newMapCmd() *cobra.Command {
 		Short: "Draw the memory map to scale as SVG, or an HTML report with the table and findings",
 		Long: `map draws the plan of one or more boards: every DRAM bank to scale, with firmware regions,
 each pool coloured by kind (cma, carveout, unmapped, reserved), alignment padding hatched,
-overlaps in red, hex addresses on the left and a label for every region on the right (moved
-apart, with leader lines, where regions are too thin to hold them). Dynamic pools are drawn
+overlaps in red, hex addresses on the left and a label for every region on the right, tied to
+it by a leader line and moved apart where regions are too thin or too close for their labels
+(labels never overlap; names also go inside regions tall enough to hold them). Dynamic pools are drawn
 dashed at the address Linux is predicted to give them. Long free runs and gaps between banks
 are drawn as short zigzag bands marked "not to scale", so small pools stay visible.
 
