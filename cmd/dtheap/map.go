@@ -24,9 +24,10 @@ func newMapCmd() *cobra.Command {
 each pool coloured by kind (cma, carveout, unmapped, reserved), alignment padding hatched,
 overlaps in red, hex addresses on the left and a label for every region on the right, tied to
 it by a leader line and moved apart where regions are too thin or too close for their labels
-(labels never overlap; names also go inside regions tall enough to hold them). Dynamic pools are drawn
-dashed at the address Linux is predicted to give them. Long free runs and gaps between banks
-are drawn as short zigzag bands marked "not to scale", so small pools stay visible.
+(labels never overlap; names also go inside regions tall enough to hold them). Dynamic pools
+are drawn dashed at the address Linux is predicted to give them. Long free runs and gaps
+between banks are drawn as short zigzag bands marked "not to scale", so small pools stay
+visible.
 
 Several boards are drawn side by side on one shared address axis, so an SoC's variants line up.
 
