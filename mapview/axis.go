@@ -5,6 +5,7 @@
 package mapview
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/dtheap/dtheap/plan"
@@ -39,6 +40,8 @@ type segment struct {
 type axis struct {
 	segs   []segment
 	height float64
+	// breaks are the compressed runs, found once the segments are laid out.
+	breaks []axisBreak
 }
 
 // newAxis builds the shared axis of the plans, from y = top downwards.
@@ -60,8 +63,8 @@ func newAxis(plans []*plan.Plan, top float64) *axis {
 			used = append(used, span)
 		}
 	}
-	sort.Slice(edges, func(i, j int) bool { return edges[i] < edges[j] })
-	edges = uniq(edges)
+	slices.Sort(edges)
+	edges = slices.Compact(edges)
 	a := &axis{}
 	if len(edges) < 2 {
 		return a
@@ -72,6 +75,7 @@ func newAxis(plans []*plan.Plan, top float64) *axis {
 	}
 	a.compress()
 	a.layout(top)
+	a.breaks = a.findBreaks()
 	return a
 }
 
@@ -189,9 +193,9 @@ func (a *axis) run(i int) (int, int) {
 	return lo, hi
 }
 
-// breaks lists the compressed runs as address ranges, with whether they are DRAM (in some
+// findBreaks lists the compressed runs as address ranges, with whether they are DRAM (in some
 // plan).
-func (a *axis) breaks() []axisBreak {
+func (a *axis) findBreaks() []axisBreak {
 	var out []axisBreak
 	for i := 0; i < len(a.segs); i++ {
 		if !a.segs[i].compressed {
@@ -212,16 +216,6 @@ type axisBreak struct {
 	plan.Range
 	dram        bool
 	top, bottom float64
-}
-
-func uniq(v []uint64) []uint64 {
-	out := v[:0]
-	for i, x := range v {
-		if i == 0 || x != v[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // coverage reports, for each segment [edges[i], edges[i+1]), whether one of the ranges covers

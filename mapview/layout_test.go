@@ -60,7 +60,7 @@ func TestAxis(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ax := newAxis(tt.plans, 100)
 			var got []plan.Range
-			for _, b := range ax.breaks() {
+			for _, b := range ax.breaks {
 				got = append(got, b.Range)
 				if h := b.bottom - b.top; h != breakHeight {
 					t.Errorf("break %#x+%#x is %v px tall, want %v", b.Base, b.Size, h, breakHeight)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -119,7 +120,9 @@ const svgDefs = `<defs>
 type column struct {
 	p      *plan.Plan
 	ax     *axis
-	x      float64 // left edge
+	drawn  []*plan.Region // placed regions with a size, in address order (board order among equals)
+	shared []overlap      // where two of them overlap, in board order of the pair
+	x      float64        // left edge
 	barX   float64
 	width  float64
 	bottom float64 // lowest y drawn
@@ -154,7 +157,7 @@ func newSideLabel(anchor float64, class, colour string, lines ...string) *sideLa
 }
 
 func newColumn(p *plan.Plan, ax *axis, x float64) *column {
-	c := &column{p: p, ax: ax, x: x}
+	c := &column{p: p, ax: ax, x: x, drawn: drawnRegions(p), shared: overlapsOf(p)}
 	ticks := c.ticks()
 	tickW := 0.0
 	for _, t := range ticks {
@@ -213,10 +216,11 @@ func (c *column) banks() {
 	}
 }
 
-// drawn returns the placed regions with a size, in address order (board order among equals).
-func (c *column) drawn() []*plan.Region {
+// drawnRegions returns the placed regions with a size, in address order (board order among
+// equals).
+func drawnRegions(p *plan.Plan) []*plan.Region {
 	var rs []*plan.Region
-	for _, r := range c.p.Regions {
+	for _, r := range p.Regions {
 		if r.Placed && r.Size > 0 {
 			rs = append(rs, r)
 		}
@@ -225,19 +229,14 @@ func (c *column) drawn() []*plan.Region {
 	return rs
 }
 
-// overlapping returns the intersections of the plan's placed regions (a sweep over regions
-// sorted by base).
-func (c *column) overlapping() []overlap {
-	rs := c.drawn()
+// overlapsOf returns the intersections of the plan's placed regions, found by the same sweep
+// the overlap rule uses.
+func overlapsOf(p *plan.Plan) []overlap {
 	var out []overlap
-	for i, a := range rs {
-		for _, b := range rs[i+1:] {
-			if b.Base >= a.End() {
-				break
-			}
-			lo, hi := max(a.Base, b.Base), min(a.End(), b.End())
-			out = append(out, overlap{a: a, b: b, Range: plan.Range{Base: lo, Size: hi - lo}})
-		}
+	for _, pr := range plan.OverlappingPairs(p.Regions) {
+		a, b := p.Regions[pr[0]], p.Regions[pr[1]]
+		lo, hi := max(a.Base, b.Base), min(a.End(), b.End())
+		out = append(out, overlap{a: a, b: b, Range: plan.Range{Base: lo, Size: hi - lo}})
 	}
 	return out
 }
@@ -249,10 +248,10 @@ type overlap struct {
 
 func (c *column) regions() {
 	inOverlap := map[*plan.Region]bool{}
-	for _, o := range c.overlapping() {
+	for _, o := range c.shared {
 		inOverlap[o.a], inOverlap[o.b] = true, true
 	}
-	for _, r := range c.drawn() {
+	for _, r := range c.drawn {
 		st := kindStyle[r.Kind]
 		top, bot := c.ax.y(r.End()), c.ax.y(r.Base)
 		h := max(bot-top, 1)
@@ -283,7 +282,7 @@ func (c *column) regions() {
 }
 
 func (c *column) overlaps() {
-	for _, o := range c.overlapping() {
+	for _, o := range c.shared {
 		top, bot := c.ax.y(o.End()), c.ax.y(o.Base)
 		fmt.Fprintf(&c.out, `<rect class="overlap" x="%s" y="%s" width="%s" height="%s" fill="url(#overlap)" stroke="%s" stroke-width="2"><title>%s</title></rect>`+"\n",
 			num(c.barX), num(top), num(barWidth), num(max(bot-top, 2)), overlapFill,
@@ -295,7 +294,7 @@ func (c *column) overlaps() {
 // zigzag edges, so nobody reads its height as a size; one between this board's banks gets a
 // note that there is no DRAM there.
 func (c *column) breaks() {
-	for _, br := range c.ax.breaks() {
+	for _, br := range c.ax.breaks {
 		top, bot := br.top+breakInset, br.bottom-breakInset
 		var lines []string
 		switch {
@@ -352,7 +351,7 @@ func (c *column) between(r plan.Range) bool {
 	for _, b := range c.p.Memory {
 		see(b.Range)
 	}
-	for _, reg := range c.drawn() {
+	for _, reg := range c.drawn {
 		see(reg.Range)
 	}
 	return below && above
@@ -411,7 +410,7 @@ func (c *column) freeRuns() []plan.Range {
 			cuts = append(cuts, plan.Range{Base: r.End(), Size: r.Padding})
 		}
 	}
-	for _, br := range c.ax.breaks() {
+	for _, br := range c.ax.breaks {
 		cuts = append(cuts, br.Range)
 	}
 	var out []plan.Range
@@ -449,11 +448,11 @@ func (c *column) ticks() []*sideLabel {
 	for _, b := range c.p.Memory {
 		addrs = append(addrs, b.Base, b.End())
 	}
-	for _, r := range c.drawn() {
+	for _, r := range c.drawn {
 		addrs = append(addrs, r.Base, r.End())
 	}
-	sort.Slice(addrs, func(i, j int) bool { return addrs[i] < addrs[j] })
-	addrs = uniq(addrs)
+	slices.Sort(addrs)
+	addrs = slices.Compact(addrs)
 	digits := 8
 	for _, a := range addrs {
 		digits = max(digits, len(fmt.Sprintf("%x", a)))
@@ -468,7 +467,7 @@ func (c *column) ticks() []*sideLabel {
 // regionLabels are the labels on the bar's right: one per region, one per overlap.
 func (c *column) regionLabels() []*sideLabel {
 	var out []*sideLabel
-	for _, r := range c.drawn() {
+	for _, r := range c.drawn {
 		top, bot := c.ax.y(r.End()), c.ax.y(r.Base)
 		name := r.Name
 		switch {
@@ -495,7 +494,7 @@ func (c *column) regionLabels() []*sideLabel {
 		}
 		out = append(out, newSideLabel((top+bot)/2, "region-label", colour, lines...))
 	}
-	for _, o := range c.overlapping() {
+	for _, o := range c.shared {
 		top, bot := c.ax.y(o.End()), c.ax.y(o.Base)
 		out = append(out, newSideLabel((top+bot)/2, "overlap-label", overlapFill,
 			"OVERLAP "+o.a.Name+" × "+o.b.Name, fmt.Sprintf("%s · 0x%x–0x%x", size.Approx(o.Size), o.Base, o.End())))

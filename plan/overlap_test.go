@@ -1,15 +1,13 @@
-package validate
+package plan
 
 import (
 	"math/rand"
 	"slices"
 	"testing"
-
-	"github.com/dtheap/dtheap/plan"
 )
 
-// allPairs is the obvious quadratic check overlappingPairs replaces: every pair, in order.
-func allPairs(rs []*plan.Region) [][2]int {
+// allPairs is the obvious quadratic check OverlappingPairs replaces: every pair, in order.
+func allPairs(rs []*Region) [][2]int {
 	var out [][2]int
 	for i := range rs {
 		for j := i + 1; j < len(rs); j++ {
@@ -29,9 +27,9 @@ func TestOverlappingPairsMatchesAllPairs(t *testing.T) {
 	rng := rand.New(rand.NewSource(8))
 	for iter := 0; iter < 2000; iter++ {
 		n := rng.Intn(24)
-		rs := make([]*plan.Region, n)
+		rs := make([]*Region, n)
 		for i := range rs {
-			r := &plan.Region{Placed: rng.Intn(8) != 0}
+			r := &Region{Placed: rng.Intn(8) != 0}
 			r.Base = uint64(rng.Intn(64)) << 12
 			r.Size = uint64(rng.Intn(16)) << 12
 			if rng.Intn(20) == 0 {
@@ -39,7 +37,7 @@ func TestOverlappingPairsMatchesAllPairs(t *testing.T) {
 			}
 			rs[i] = r
 		}
-		if got, want := overlappingPairs(rs), allPairs(rs); !slices.Equal(got, want) {
+		if got, want := OverlappingPairs(rs), allPairs(rs); !slices.Equal(got, want) {
 			t.Fatalf("layout %d: sweep found %v, every pair %v", iter, got, want)
 		}
 	}
