@@ -28,6 +28,7 @@ var kindGlyph = map[plan.Kind]struct {
 // Term draws each DRAM bank as a bar of mapWidth cells; a cell shows the region that
 // covers most of it, '.' for free memory and '!' where regions overlap.
 func Term(w io.Writer, p *plan.Plan, color bool) {
+	pairs := plan.OverlappingPairs(p.Regions)
 	for _, bank := range p.Memory {
 		cell := bank.Size / mapWidth
 		if cell == 0 {
@@ -52,7 +53,7 @@ func Term(w io.Writer, p *plan.Plan, color bool) {
 			switch {
 			case best == nil:
 				bar.WriteByte('.')
-			case n > 1 && overlapInCell(p, c):
+			case n > 1 && overlapInCell(p, pairs, c):
 				writeGlyph(&bar, '!', "\x1b[31;1m", color)
 			default:
 				g := kindGlyph[best.Kind]
@@ -65,18 +66,11 @@ func Term(w io.Writer, p *plan.Plan, color bool) {
 	fmt.Fprintln(w, "  legend: F firmware C cma V carveout U unmapped R reserved . free ! overlap")
 }
 
-func overlapInCell(p *plan.Plan, c plan.Range) bool {
-	var in []*plan.Region
-	for _, r := range p.Regions {
-		if r.Placed && r.Overlaps(c) {
-			in = append(in, r)
-		}
-	}
-	for i := range in {
-		for j := i + 1; j < len(in); j++ {
-			if in[i].Overlaps(in[j].Range) {
-				return true
-			}
+// overlapInCell reports whether two regions that overlap each other both reach into the cell.
+func overlapInCell(p *plan.Plan, pairs [][2]int, c plan.Range) bool {
+	for _, pr := range pairs {
+		if p.Regions[pr[0]].Overlaps(c) && p.Regions[pr[1]].Overlaps(c) {
+			return true
 		}
 	}
 	return false
