@@ -296,11 +296,12 @@ func (c *column) overlaps() {
 func (c *column) breaks() {
 	for _, br := range c.ax.breaks {
 		top, bot := br.top+breakInset, br.bottom-breakInset
+		free := c.freeIn(br.Range)
 		var lines []string
 		switch {
-		case br.dram && c.inDRAM(br.Range):
+		case br.dram && free > 0:
 			c.zigzagBand(top, bot)
-			lines = []string{"≈ " + size.Approx(c.freeIn(br.Range)) + " free", "not to scale"}
+			lines = []string{"≈ " + size.Approx(free) + " free", "not to scale"}
 		case !br.dram && c.between(br.Range):
 			lines = []string{"no DRAM", size.Approx(br.Size) + " gap"}
 		default:
@@ -367,17 +368,8 @@ func (c *column) inBank(r plan.Range) bool {
 	return false
 }
 
-// inDRAM reports whether some of r is this board's DRAM.
-func (c *column) inDRAM(r plan.Range) bool {
-	for _, b := range c.p.Memory {
-		if b.Overlaps(r) {
-			return true
-		}
-	}
-	return false
-}
-
-// freeIn is how much of r is this board's DRAM (a compressed run holds no region).
+// freeIn is how much of r is this board's DRAM (a compressed run holds no region), 0 when r
+// is none of it.
 func (c *column) freeIn(r plan.Range) uint64 {
 	var n uint64
 	for _, b := range c.p.Memory {
