@@ -167,9 +167,12 @@ func (c *checker) names() {
 	}
 }
 
+// inDRAM reports whether r lies inside memory. Banks are merged first: memblock_add coalesces
+// adjacent and overlapping ranges of memblock.memory (mm/memblock.c memblock_merge_regions), so a
+// region across the boundary of two touching banks is inside RAM.
 func (c *checker) inDRAM(r plan.Range) bool {
-	for _, m := range c.p.Memory {
-		if m.Range.Contains(r) {
+	for _, m := range dramSpans(c.p.Memory) {
+		if m.Contains(r) {
 			return true
 		}
 	}
@@ -191,11 +194,7 @@ func (c *checker) regions() {
 			c.cellFit(r.Name, c.pos(r.Name, "base"), r.Base, c.p.AddressCells, "base of "+r.Name)
 			c.cellFit(r.Name, c.pos(r.Name, "size"), r.Size, c.p.SizeCells, "size of "+r.Name)
 			if !c.inDRAM(r.Range) {
-				hint := "check base and size against the memory banks"
-				if r.Kind == plan.KindFirmware && !r.Emit {
-					hint = "if this region is really outside DRAM, remove it: it protects nothing"
-				}
-				c.report("outside-dram", r.Name, c.pos(r.Name, "base"), hint, "%s %q at %s is not inside any DRAM bank (%s)", what, r.Name, span(r.Range), c.banks())
+				c.outsideDRAM(r, what)
 			}
 			if r.Base%ps != 0 || r.Size%ps != 0 {
 				c.report("page-alignment", r.Name, c.pos(r.Name, "base"), fmt.Sprintf("use multiples of %s", size.Human(ps)), "%s %q at %s is not page aligned (page size %s)", what, r.Name, span(r.Range), size.Human(ps))
@@ -218,8 +217,8 @@ func (c *checker) regions() {
 				rr := plan.Range{Base: ar.Base, Size: ar.Size}
 				c.cellFit(r.Name, ar.Pos, ar.Base, c.p.AddressCells, "alloc-ranges base")
 				c.cellFit(r.Name, ar.Pos, ar.Size, c.p.SizeCells, "alloc-ranges size")
-				if !c.inDRAM(rr) {
-					c.report("alloc-range-outside-dram", r.Name, ar.Pos, "keep alloc-ranges inside the memory banks", "alloc-ranges entry %s of pool %q is not inside any DRAM bank (%s)", span(rr), r.Name, c.banks())
+				if !c.touchesDRAM(rr) {
+					c.report("alloc-range-outside-dram", r.Name, ar.Pos, "remove the entry, or point it at DRAM", "alloc-ranges entry %s of pool %q holds no DRAM (%s): the kernel tries it and moves on", span(rr), r.Name, c.banks())
 				}
 			}
 		}
@@ -395,8 +394,8 @@ func (c *checker) heaps() {
 		switch {
 		case h.Name == "" || h.Name == "." || h.Name == ".." || strings.Contains(h.Name, "/"):
 			c.report("heap-name", r.Name, h.Pos, "name the heap after its memory, e.g. video@70000000", "heap name %q of pool %q cannot be a file in /dev/dma_heap", h.Name, r.Name)
-		case len(h.Name) > 64:
-			c.report("heap-name", r.Name, h.Pos, "shorten it", "heap name %q is longer than 64 characters", h.Name)
+		case len(h.Name) > nameMax:
+			c.report("heap-name", r.Name, h.Pos, fmt.Sprintf("shorten it to at most %d bytes", nameMax), "heap name of pool %q is %d bytes, longer than a file name may be (NAME_MAX %d): /dev/dma_heap/%.16s... cannot be created", r.Name, len(h.Name), nameMax, h.Name)
 		}
 		if why, bad := kernelNames[h.Name]; bad {
 			c.report("heap-name-kernel", r.Name, h.Pos, "pick another name", "heap name %q is taken by %s (kernel %s)", h.Name, why, k.Version)

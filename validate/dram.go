@@ -1,0 +1,80 @@
+package validate
+
+import (
+	"sort"
+
+	"github.com/dtheap/dtheap/plan"
+)
+
+// nameMax is NAME_MAX (include/uapi/linux/limits.h), the longest file name component. The
+// DMA-BUF heap core puts no limit of its own on a heap's name: dma_heap_add
+// (drivers/dma-buf/dma-heap.c in 6.1, 6.12 and 7.3) only refuses an empty or duplicate one
+// and hands it to device_create; dma_heap_devnode makes it the file dma_heap/<name> under
+// devtmpfs, whose lookup refuses a component longer than NAME_MAX with ENAMETOOLONG.
+const nameMax = 255
+
+// dramSpans returns the banks as memblock.memory holds them: sorted, with touching and
+// overlapping banks merged into one span (memblock_add -> memblock_merge_regions).
+func dramSpans(banks []plan.Bank) []plan.Range {
+	rs := make([]plan.Range, 0, len(banks))
+	for _, b := range banks {
+		if b.Size > 0 {
+			rs = append(rs, b.Range)
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Base < rs[j].Base })
+	var out []plan.Range
+	for _, r := range rs {
+		if n := len(out); n > 0 && r.Base <= out[n-1].End() {
+			if r.End() > out[n-1].End() {
+				out[n-1].Size = r.End() - out[n-1].Base
+			}
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// touchesDRAM reports whether any part of r is memory. An alloc-ranges entry is only a window:
+// __reserved_mem_alloc_in_range -> memblock_phys_alloc_range -> memblock_alloc_range_nid
+// searches the free memory that intersects [start, end) (for_each_free_mem_range_reverse,
+// clamped to the window), so a window running past the end of DRAM still holds whatever part
+// of it is DRAM. Whether the pool fits there is the unplaceable rule's question.
+func (c *checker) touchesDRAM(r plan.Range) bool {
+	for _, m := range dramSpans(c.p.Memory) {
+		if r.Overlaps(m) {
+			return true
+		}
+	}
+	return false
+}
+
+// outsideDRAM reports a fixed region that is not wholly inside memory. What that costs depends
+// on what the region is. early_init_dt_reserve_memory (6.1 drivers/of/fdt.c; 6.12 and 7.3
+// drivers/of/of_reserved_mem.c) calls memblock_mark_nomap for a no-map region ("don't worry if
+// the region isn't memory as it won't be mapped") and memblock_reserve otherwise; on addresses
+// memblock.memory does not hold the first isolates nothing and the second records a range no
+// allocator hands out, both return 0, and the region is saved for its driver as it is. That is
+// how on-chip SRAM (remoteproc, firmware mailboxes) and holes the boot loader keeps are
+// described, and it loses nothing: info. A CMA pool there is lost (cma_activate_area finds no
+// valid pfn: "CMA area ... could not be activated"), and a dtheap heap would hand out memory
+// that is not there: error.
+func (c *checker) outsideDRAM(r *plan.Region, what string) {
+	if r.Kind == plan.KindFirmware || (r.Kind == plan.KindReserved && r.Heap == nil) {
+		how := "mark no-map"
+		if !r.NoMap {
+			how = "reserve"
+		}
+		c.report("reserved-outside-dram", r.Name, c.pos(r.Name, "base"), "",
+			"%s %q at %s is not (wholly) DRAM (%s): the kernel finds no memory there to %s and keeps the region for its driver (on-chip SRAM, or a hole the boot loader keeps)",
+			what, r.Name, span(r.Range), c.banks(), how)
+		return
+	}
+	hint := "check base and size against the memory banks"
+	why := "the memory is not there"
+	if r.Kind == plan.KindCMA {
+		why = "cma_activate_area finds no page there ('CMA area could not be activated')"
+	}
+	c.report("outside-dram", r.Name, c.pos(r.Name, "base"), hint, "%s %q at %s is not inside any DRAM bank (%s): %s", what, r.Name, span(r.Range), c.banks(), why)
+}
