@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dtheap/dtheap/diag"
+	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/size"
 )
 
@@ -72,6 +73,9 @@ func loadChain(path string, stack []string) (*value, []string, diag.List, error)
 	if tree.kind != mapValue {
 		return nil, []string{path}, diag.List{{Pos: tree.pos, Severity: diag.Error, Rule: "schema",
 			Message: "a board file is a mapping (board:, arch:, memory:, pools: ...)"}}, nil
+	}
+	if fs := checkText(tree, ""); len(fs) > 0 {
+		return nil, []string{path}, fs, nil
 	}
 	if fs := checkSchema(tree, tree.get("extends") != nil); len(fs) > 0 {
 		return nil, []string{path}, fs, nil
@@ -429,11 +433,21 @@ func (d *decoder) pool(it *value) Pool {
 	}
 	if devs := it.get("devices"); devs != nil {
 		for _, dv := range devs.items {
+			dev := Device{Node: dv.text, Pos: dv.pos}
 			if dv.kind == mapValue {
-				p.Devices = append(p.Devices, Device{Node: d.str(dv.get("node")), DMABits: d.integer(dv.get("dma-bits"), 0), Pos: dv.pos})
-			} else {
-				p.Devices = append(p.Devices, Device{Node: dv.text, Pos: dv.pos})
+				dev = Device{Node: d.str(dv.get("node")), DMABits: d.integer(dv.get("dma-bits"), 0), Pos: dv.pos}
 			}
+			if strings.HasPrefix(dev.Node, "/") {
+				// The path is written as &{/path} in DTS, where nothing can be escaped.
+				pos := dev.Pos
+				if nv := dv.get("node"); nv != nil {
+					pos = nv.pos
+				}
+				if err := escape.CheckPath(dev.Node); err != nil {
+					d.errorf(pos, "write the device's full node path, e.g. /soc/gpu@38000000, or &label", "device %v", err)
+				}
+			}
+			p.Devices = append(p.Devices, dev)
 		}
 	}
 	p.Silence = d.strings(it.get("silence"))

@@ -6,10 +6,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/dtheap/dtheap/diag"
+	"github.com/dtheap/dtheap/internal/escape"
 )
 
 // value is a YAML value with the position of every part, so that every finding can point at
@@ -262,4 +265,63 @@ func parseYAMLInt(s string) (uint64, bool) {
 	}
 	n, err := strconv.ParseUint(s, base, 64)
 	return n, err == nil
+}
+
+// checkText refuses control characters (and line or paragraph separators) in every key and
+// string of a file: names end up in C, devicetree source, YAML, HTML and on the boot console,
+// where such a character could end a line or a comment and forge what follows. Free text
+// (description:) may hold newlines and tabs, which every emitter escapes.
+func checkText(v *value, key string) diag.List {
+	var out diag.List
+	var walk func(v *value, key string)
+	walk = func(v *value, key string) {
+		switch v.kind {
+		case mapValue:
+			for _, k := range v.keys {
+				f := v.fields[k]
+				if r, i := badRune(k, false); i >= 0 {
+					out = append(out, textFinding(f.keyPos, "key", k, r, i))
+				}
+				walk(f, k)
+			}
+		case listValue:
+			for _, it := range v.items {
+				walk(it, key)
+			}
+		default:
+			if r, i := badRune(v.text, key == "description"); i >= 0 {
+				out = append(out, textFinding(v.pos, key, v.text, r, i))
+			}
+		}
+	}
+	walk(v, key)
+	return out
+}
+
+// badRune returns the first control character, line or paragraph separator, or invalid UTF-8
+// byte in s and its byte offset, or -1.
+func badRune(s string, freeText bool) (rune, int) {
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			return rune(s[i]), i
+		case freeText && (r == '\n' || r == '\t'):
+		case unicode.IsControl(r), r == '\u2028', r == '\u2029':
+			return r, i
+		}
+	}
+	return 0, -1
+}
+
+func textFinding(pos diag.Pos, key, s string, r rune, i int) diag.Finding {
+	what := fmt.Sprintf("control character U+%04X", r)
+	if r == utf8.RuneError || r >= 0x80 && r < 0x100 && !utf8.ValidString(s) {
+		what = fmt.Sprintf("byte 0x%02x that is not UTF-8", r)
+	}
+	if key == "" {
+		key = "value"
+	}
+	return diag.Finding{Pos: pos, Severity: diag.Error, Rule: "schema",
+		Message: fmt.Sprintf("%s %s has a %s at byte %d", key, escape.Quote(s), what, i+1),
+		Hint:    "names and paths end up in C, devicetree, YAML, HTML and console output: use printable characters only (description: may also hold newlines and tabs)"}
 }

@@ -4,6 +4,8 @@
 package diag
 
 import (
+	"github.com/dtheap/dtheap/internal/escape"
+
 	"encoding/json"
 	"fmt"
 	"io"
@@ -82,12 +84,14 @@ type Finding struct {
 }
 
 func (f Finding) String() string {
-	s := fmt.Sprintf("%s: %s[%s]: %s", f.Pos, f.Severity, f.Rule, f.Message)
+	// Each part is one line (escape.Line): a file name or a message quoting a name cannot
+	// forge another finding.
+	s := escape.Line(fmt.Sprintf("%s: %s[%s]: %s", f.Pos, f.Severity, f.Rule, f.Message))
 	if f.Hint != "" {
-		s += "\n\thint: " + f.Hint
+		s += "\n\thint: " + escape.Line(f.Hint)
 	}
 	for _, r := range f.Related {
-		s += "\n\tsee: " + r.String()
+		s += "\n\tsee: " + escape.Line(r.String())
 	}
 	return s
 }

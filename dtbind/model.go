@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/size"
 	"github.com/dtheap/dtheap/plan"
 )
@@ -227,15 +228,19 @@ func defaultMapping(k plan.Kind) plan.Mapping {
 	return plan.MapCached
 }
 
-// checkRef accepts "&label" and "/path" device references.
+// checkRef accepts "&label" and "/path" device references; a path must be a devicetree path
+// (node-name characters only), since DTS cannot escape anything inside &{...}.
 func checkRef(ref string) error {
 	switch {
 	case strings.HasPrefix(ref, "&") && labelRE.MatchString(ref[1:]):
 		return nil
-	case strings.HasPrefix(ref, "/") && len(ref) > 1 && !strings.HasSuffix(ref, "/") && !strings.Contains(ref, "//"):
+	case strings.HasPrefix(ref, "/") && ref != "/":
+		if err := escape.CheckPath(ref); err != nil {
+			return fmt.Errorf("device reference: %w", err)
+		}
 		return nil
 	}
-	return fmt.Errorf("device reference %q: write &label or /path/to/node", ref)
+	return fmt.Errorf("device reference %s: write &label or /path/to/node", escape.Quote(ref))
 }
 
 // regionNode is the /reserved-memory child for one region.
@@ -245,6 +250,9 @@ func regionNode(p *plan.Plan, r *plan.Region) (node, error) {
 		return node{}, fmt.Errorf("region %s: %q is not a valid DT label (letters, digits, _)", r.Name, label)
 	}
 	n := node{label: label, name: nodeName(r), region: r}
+	if err := escape.CheckNodeName(n.name); err != nil {
+		return node{}, fmt.Errorf("region %s: %w", escape.Quote(r.Name), err)
+	}
 	what := func(f string) string { return fmt.Sprintf("region %s: %s", r.Name, f) }
 	switch r.Kind {
 	case plan.KindFirmware:

@@ -3,10 +3,10 @@ package mapview
 import (
 	"bytes"
 	"fmt"
-	"html"
 	"strings"
 
 	"github.com/dtheap/dtheap/diag"
+	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/plan"
 )
 
@@ -112,4 +112,4 @@ func writeBoardSection(b *bytes.Buffer, p *plan.Plan) {
 	b.WriteString("</section>\n")
 }
 
-func h(s string) string { return html.EscapeString(s) }
+func h(s string) string { return escape.HTMLText(s) }

@@ -2,12 +2,12 @@ package mapview
 
 import (
 	"bytes"
-	"encoding/xml"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/size"
 	"github.com/dtheap/dtheap/plan"
 )
@@ -648,14 +648,11 @@ func num(v float64) string {
 	return s
 }
 
-func esc(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s))
-	return b.String()
-}
+// esc escapes text for SVG and HTML text and quoted attributes alike.
+func esc(s string) string { return escape.HTMLText(s) }
 
-// xmlComment makes s safe inside <!-- -->, where "--" may not appear.
-func xmlComment(s string) string { return strings.ReplaceAll(s, "--", "- -") }
+// xmlComment makes s safe inside <!-- -->.
+func xmlComment(s string) string { return escape.HTMLComment(s) }
 
 // ident turns a board name into an XML id.
 func ident(s string) string {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/size"
 	"github.com/dtheap/dtheap/plan"
 )
@@ -70,11 +71,11 @@ func summary(p *plan.Plan) []string {
 
 // Table writes the plan as the text table `dtheap plan` prints.
 func Table(w io.Writer, p *plan.Plan) {
-	fmt.Fprintf(w, "%s\n\n", heading(p))
+	fmt.Fprintf(w, "%s\n\n", escape.Line(heading(p)))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REGION\tKIND\tBASE\tEND\tSIZE\tPLACEMENT\tHEAP")
 	for _, row := range tableRows(p) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", row.region.Name, row.kind, row.base, row.end, row.size, row.placement, row.heap)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", escape.Line(row.region.Name), row.kind, row.base, row.end, row.size, escape.Line(row.placement), escape.Line(row.heap))
 	}
 	tw.Flush()
 	lines := summary(p)

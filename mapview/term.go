@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/size"
 	"github.com/dtheap/dtheap/plan"
 )
@@ -60,7 +61,7 @@ func Term(w io.Writer, p *plan.Plan, color bool) {
 				writeGlyph(&bar, g.ch, g.color, color)
 			}
 		}
-		fmt.Fprintf(w, "%s 0x%x-0x%x (%s), one cell = %s\n", bank.Name, bank.Base, bank.End(), size.Approx(bank.Size), size.Approx(cell))
+		fmt.Fprintf(w, "%s 0x%x-0x%x (%s), one cell = %s\n", escape.Line(bank.Name), bank.Base, bank.End(), size.Approx(bank.Size), size.Approx(cell))
 		fmt.Fprintf(w, "  0x%09x |%s|\n", bank.Base, bar.String())
 	}
 	fmt.Fprintln(w, "  legend: F firmware C cma V carveout U unmapped R reserved . free ! overlap")

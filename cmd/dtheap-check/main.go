@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/provision/check"
 	"github.com/dtheap/dtheap/provision/manifest"
 )
@@ -141,7 +142,7 @@ func run(o options, stdout, stderr io.Writer) bool {
 		fmt.Fprintln(text, check.FormatResult(res))
 		rep = check.NewReport(nil, []check.Result{res})
 	} else {
-		fmt.Fprintf(text, "dtheap-check: board %s (%s), %d heap(s), manifest %s\n", m.Board, m.Arch, len(m.Heaps), o.manifest)
+		fmt.Fprintf(text, "dtheap-check: board %s (%s), %d heap(s), manifest %s\n", escape.Line(m.Board), escape.Line(m.Arch), len(m.Heaps), escape.Line(o.manifest))
 		rep = check.Run(context.Background(), check.Config{
 			Root: o.root, Manifest: m, ModulesDir: o.modulesDir, Timeout: o.timeout,
 			Loader: check.FinitModule{}, Heaps: check.DMAHeaps{},

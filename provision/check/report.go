@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/provision/manifest"
 )
 
@@ -59,12 +60,14 @@ func (rep *Report) Add(res Result) {
 // OK reports whether the verdict is PASS.
 func (rep *Report) OK() bool { return rep.Verdict == Pass }
 
-// FormatResult is the one-line human form of a result, as printed on the console.
+// FormatResult is the one-line human form of a result, as printed on the console. IDs and
+// details carry heap names and kernel text: escape.Line keeps each result on its one line, so
+// a name cannot forge a "PASS ..." line of its own.
 func FormatResult(r Result) string {
 	if r.Detail == "" {
-		return fmt.Sprintf("%-4s %s", r.Status, r.ID)
+		return fmt.Sprintf("%-4s %s", r.Status, escape.Line(r.ID))
 	}
-	return fmt.Sprintf("%-4s %s: %s", r.Status, r.ID, r.Detail)
+	return fmt.Sprintf("%-4s %s: %s", r.Status, escape.Line(r.ID), escape.Line(r.Detail))
 }
 
 // FormatTimed is FormatResult with the check's own wall time appended in brackets, e.g.
@@ -79,7 +82,7 @@ func FormatTimed(r Result) string {
 
 // Summary is the final machine-greppable line.
 func (rep *Report) Summary() string {
-	return fmt.Sprintf("dtheap-check: verdict %s (%d checks, %d failed, %d skipped)", rep.Verdict, rep.Total, rep.Failed, rep.Skipped)
+	return fmt.Sprintf("dtheap-check: verdict %s (%d checks, %d failed, %d skipped)", escape.Line(string(rep.Verdict)), rep.Total, rep.Failed, rep.Skipped)
 }
 
 // WriteText writes one line per check and the summary line.
