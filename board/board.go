@@ -14,9 +14,12 @@ type Board struct {
 	SizeCells    int
 	Kernel       Kernel
 	Memory       []Bank
-	Zones        []Zone
-	Firmware     []Firmware
-	Pools        []Pool
+	// MemoryUnknown is memory: unknown, a board whose DRAM the boot loader decides (an
+	// imported devicetree that leaves /memory's size empty): Memory is empty.
+	MemoryUnknown bool
+	Zones         []Zone
+	Firmware      []Firmware
+	Pools         []Pool
 	// Files lists the board file first, then each file it extends.
 	Files []string
 	// Pos holds the position of each top-level key's value ("board", "arch", ...).

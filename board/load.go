@@ -345,6 +345,7 @@ func (d *decoder) board(root *value) *Board {
 	b.Kernel = d.kernel(root.get("kernel"))
 
 	if mem := root.get("memory"); mem != nil {
+		b.MemoryUnknown = mem.kind != listValue // the schema allows only the string unknown
 		for _, it := range mem.items {
 			bk := Bank{Name: d.str(it.get("name")), Pos: it.pos, Fields: fieldPositions(it)}
 			bk.Base, _ = d.size(d.need(it, "base", "memory bank"), "base")

@@ -13,11 +13,14 @@ import (
 	"strings"
 )
 
-// Pos is a place in a board file. Line and Col are 1-based; 0 means unknown.
+// Pos is a place in a board file or a devicetree. Line and Col are 1-based; 0 means unknown.
+// Node is the devicetree node path a finding about a tree concerns ("/reserved-memory/x@0"):
+// a compiled .dtb has no lines, and in source it says which node the line belongs to.
 type Pos struct {
 	File string
 	Line int
 	Col  int
+	Node string
 }
 
 func (p Pos) String() string {
@@ -87,6 +90,9 @@ func (f Finding) String() string {
 	// Each part is one line (escape.Line): a file name or a message quoting a name cannot
 	// forge another finding.
 	s := escape.Line(fmt.Sprintf("%s: %s[%s]: %s", f.Pos, f.Severity, f.Rule, f.Message))
+	if f.Pos.Node != "" {
+		s = escape.Line(fmt.Sprintf("%s: %s[%s]: %s: %s", f.Pos, f.Severity, f.Rule, f.Pos.Node, f.Message))
+	}
 	if f.Hint != "" {
 		s += "\n\thint: " + escape.Line(f.Hint)
 	}
@@ -133,6 +139,9 @@ func (l List) Sort() {
 		if a.Pos.Col != b.Pos.Col {
 			return a.Pos.Col < b.Pos.Col
 		}
+		if a.Pos.Node != b.Pos.Node {
+			return a.Pos.Node < b.Pos.Node
+		}
 		if a.Rule != b.Rule {
 			return a.Rule < b.Rule
 		}
@@ -169,6 +178,7 @@ type jsonFinding struct {
 	File     string   `json:"file"`
 	Line     int      `json:"line"`
 	Column   int      `json:"column"`
+	Node     string   `json:"node,omitempty"`
 	Message  string   `json:"message"`
 	Hint     string   `json:"hint,omitempty"`
 	Related  []string `json:"related,omitempty"`
@@ -179,7 +189,7 @@ func (l List) JSON() []any {
 	out := make([]any, 0, len(l))
 	for _, f := range l {
 		jf := jsonFinding{Rule: f.Rule, Severity: f.Severity.String(), File: f.Pos.File,
-			Line: f.Pos.Line, Column: f.Pos.Col, Message: f.Message, Hint: f.Hint}
+			Line: f.Pos.Line, Column: f.Pos.Col, Node: f.Pos.Node, Message: f.Message, Hint: f.Hint}
 		for _, r := range f.Related {
 			jf.Related = append(jf.Related, r.String())
 		}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dtheap/dtheap/diag"
 	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/size"
 	"github.com/dtheap/dtheap/plan"
@@ -19,6 +20,12 @@ type ImportOptions struct {
 	Source string       // input file name, for the description
 	Arch   string       // arm64 | arm | riscv64; default: guessed from the CPUs and cells
 	Kernel *plan.Kernel // kernel facts; default 6.1, 4 KiB pages, no hugetlb, 16 CMA areas
+	// Memory replaces the tree's DRAM (dtheap import --memory): for trees that leave the
+	// size of /memory to the boot loader.
+	Memory []plan.Range
+	// Pos gives the position of a node (prop "") or of one of its properties, for findings;
+	// nil: the Source file and the node path.
+	Pos func(path, prop string) diag.Pos
 }
 
 // Board is a board description recovered from a devicetree, in the board file's terms.
@@ -28,6 +35,17 @@ type Board struct {
 	Kernel                  plan.Kernel
 	Memory                  []plan.Bank
 	Pools                   []Pool // /reserved-memory children in tree order
+	// MemoryUnknown: the tree states no DRAM size (the boot loader fills /memory in) and no
+	// Memory option gave one; the board says memory: unknown.
+	MemoryUnknown bool
+	// MemoryPath is the node the DRAM came from, for positions ("" if none).
+	MemoryPath string
+	// Ignored: the kernel ignores the whole of /reserved-memory (rmem-cells, rmem-ranges);
+	// Pools still lists the regions as written.
+	Ignored bool
+	// Findings are what the kernel would trip on in the tree (rules of validate/dt.go), each
+	// with its node path.
+	Findings diag.List
 	// Notes are what the tree says that the board format cannot (written as YAML comments).
 	Notes []string
 }
@@ -37,6 +55,7 @@ type Pool struct {
 	Name        string
 	Label       string // "" when the tree has none (the board then derives one)
 	Node        string // node name in the tree
+	Path        string // node path in the tree
 	Kind        plan.Kind
 	Default     bool
 	Fixed       bool
@@ -105,10 +124,21 @@ func Import(blob []byte, opts ImportOptions) (*Board, error) {
 		b.Notes = append(b.Notes, fmt.Sprintf("/memreserve/ 0x%x %s is not carried over: describe it as firmware if it matters", e.Address, size.Human(e.Size)))
 	}
 
-	// Memory banks.
+	pos := opts.Pos
+	if pos == nil {
+		pos = func(path, _ string) diag.Pos { return diag.Pos{File: opts.Source, Node: path} }
+	}
+	tr := &treeReader{version: b.Kernel.Version, ac: ac, sc: sc, pos: pos}
+
+	// Memory banks: early_init_dt_scan_memory takes every available node with device_type
+	// "memory" and adds each reg entry of non-zero size. A size of 0 is the boot loader's to
+	// fill in: the DRAM is then unknown, not absent.
 	var banks []plan.Range
 	for _, c := range root.Children {
 		if t, ok := c.LookProperty("device_type"); !ok || strings.TrimRight(string(t.Value), "\x00") != "memory" {
+			continue
+		}
+		if ok, _ := available(c); !ok {
 			continue
 		}
 		reg, ok := c.LookProperty("reg")
@@ -122,9 +152,16 @@ func Import(blob []byte, opts ImportOptions) (*Board, error) {
 		for _, p := range ps {
 			if p[1] > 0 {
 				banks = append(banks, plan.Range{Base: p[0], Size: p[1]})
+				if b.MemoryPath == "" {
+					b.MemoryPath = "/" + c.Name
+				}
 			}
 		}
 	}
+	if len(opts.Memory) > 0 {
+		banks, b.MemoryPath = append([]plan.Range(nil), opts.Memory...), ""
+	}
+	b.MemoryUnknown = len(banks) == 0
 	sort.Slice(banks, func(i, j int) bool { return banks[i].Base < banks[j].Base })
 	for i, r := range banks {
 		name := "dram"
@@ -150,11 +187,18 @@ func Import(blob []byte, opts ImportOptions) (*Board, error) {
 		b.Notes = append(b.Notes, "the tree has no /reserved-memory")
 		return b, nil
 	}
-	if rac, _ := u32Prop(rm, "#address-cells", -1); rac != ac {
-		b.Notes = append(b.Notes, fmt.Sprintf("/reserved-memory #address-cells = <%d> differs from the root's <%d>: Linux ignores every region of this tree", rac, ac))
-	}
-	if rsc, _ := u32Prop(rm, "#size-cells", -1); rsc != sc {
-		b.Notes = append(b.Notes, fmt.Sprintf("/reserved-memory #size-cells = <%d> differs from the root's <%d>: Linux ignores every region of this tree", rsc, sc))
+	b.Ignored = !tr.checkRoot(rm, "/reserved-memory")
+	defer func() { b.Findings, b.Notes = tr.findings, append(b.Notes, tr.notes...) }()
+	if b.Ignored {
+		// The kernel reads no child. Import still describes them, read with the cells the
+		// author gave /reserved-memory (what the regions mean), without findings about them.
+		tr.quiet = true
+		if c, err := u32Prop(rm, "#address-cells", ac); err == nil && c >= 1 && c <= 2 {
+			tr.ac = c
+		}
+		if c, err := u32Prop(rm, "#size-cells", sc); err == nil && c >= 1 && c <= 2 {
+			tr.sc = c
+		}
 	}
 
 	// The heap node, if any, says which pools are heaps and of which kind.
@@ -204,33 +248,42 @@ func Import(blob []byte, opts ImportOptions) (*Board, error) {
 	byPhandle := map[uint32]int{} // index into b.Pools
 	used := map[string]bool{}
 	for _, c := range rm.Children {
-		pool, err := importRegion(c, ac, sc)
-		if err != nil {
-			b.Notes = append(b.Notes, fmt.Sprintf("/reserved-memory/%s skipped: %v", c.Name, err))
-			continue
-		}
-		if used[pool.Name] {
-			pool.Name = strings.ReplaceAll(c.Name, "@", "-")
-		}
-		used[pool.Name] = true
-		if l, ok := labelOf["/reserved-memory/"+c.Name]; ok && l != DeriveLabel(pool.Name) {
-			pool.Label = l
-		}
-		if h, ok := heapOf[phandleOf(c)]; ok && phandleOf(c) != 0 {
-			pool.Heap = h.name
-			switch {
-			case pool.Kind == plan.KindCMA:
-				// Reusable: a CMA heap whatever the list says.
-			case h.kind == plan.KindUnmapped:
-				pool.Kind = plan.KindUnmapped
-			default:
-				pool.Kind = plan.KindCarveout
-				pool.Mapping = h.mapping
+		for i, pool := range tr.region(c, nodePath("/reserved-memory", c.Name)) {
+			if used[pool.Name] {
+				base := strings.ReplaceAll(c.Name, "@", "-")
+				if i > 0 {
+					base = pool.Name
+				}
+				name := base
+				for n := 2; used[name]; n++ {
+					name = fmt.Sprintf("%s-%d", base, n)
+				}
+				pool.Name = name
 			}
-		}
-		b.Pools = append(b.Pools, *pool)
-		if ph := phandleOf(c); ph != 0 {
-			byPhandle[ph] = len(b.Pools) - 1
+			used[pool.Name] = true
+			if i > 0 {
+				b.Pools = append(b.Pools, *pool) // a further reg entry: a plain reservation
+				continue
+			}
+			if l, ok := labelOf["/reserved-memory/"+c.Name]; ok && l != DeriveLabel(pool.Name) {
+				pool.Label = l
+			}
+			if h, ok := heapOf[phandleOf(c)]; ok && phandleOf(c) != 0 {
+				pool.Heap = h.name
+				switch {
+				case pool.Kind == plan.KindCMA:
+					// Reusable: a CMA heap whatever the list says.
+				case h.kind == plan.KindUnmapped:
+					pool.Kind = plan.KindUnmapped
+				default:
+					pool.Kind = plan.KindCarveout
+					pool.Mapping = h.mapping
+				}
+			}
+			b.Pools = append(b.Pools, *pool)
+			if ph := phandleOf(c); ph != 0 {
+				byPhandle[ph] = len(b.Pools) - 1
+			}
 		}
 	}
 
@@ -271,89 +324,6 @@ func Import(blob []byte, opts ImportOptions) (*Board, error) {
 		}
 	})
 	return b, nil
-}
-
-func importRegion(c *dt.Node, ac, sc int) (*Pool, error) {
-	p := &Pool{Name: baseName(c.Name), Node: c.Name}
-	if p.Name == "" {
-		return nil, fmt.Errorf("empty node name")
-	}
-	// The name becomes the pool's name, written back into YAML, DTS and C: only what the
-	// devicetree specification allows in a node name.
-	if err := escape.CheckNodeName(c.Name); err != nil {
-		return nil, err
-	}
-	_, noMap := c.LookProperty("no-map")
-	_, reusable := c.LookProperty("reusable")
-	_, def := c.LookProperty("linux,cma-default")
-	if st, ok := c.LookProperty("status"); ok && !strings.HasPrefix(string(st.Value), "ok") {
-		return nil, fmt.Errorf("status %q", strings.TrimRight(string(st.Value), "\x00"))
-	}
-	shared := false
-	if cp, ok := c.LookProperty("compatible"); ok {
-		l := stringList(cp)
-		shared = contains(l, "shared-dma-pool")
-		if len(l) > 0 {
-			p.Compatible = l[0]
-			if len(l) > 1 {
-				p.Comment = fmt.Sprintf("compatible has %d strings in the tree; only the first is kept", len(l))
-			}
-		}
-	}
-	p.NoMap = noMap
-	switch {
-	case noMap && reusable:
-		return nil, fmt.Errorf("no-map and reusable together: the kernel refuses this region")
-	case reusable && shared:
-		p.Kind, p.Default = plan.KindCMA, def
-	case reusable:
-		return nil, fmt.Errorf("reusable without compatible = \"shared-dma-pool\": not a CMA pool the board format can describe")
-	default:
-		// A no-map region nobody named as a heap, or a plain mapped reservation (ramoops):
-		// kind reserved keeps compatible and no-map as they are.
-		p.Kind = plan.KindReserved
-	}
-	if reg, ok := c.LookProperty("reg"); ok {
-		ps, err := pairs(reg, ac, sc)
-		if err != nil {
-			return nil, err
-		}
-		if len(ps) != 1 {
-			return nil, fmt.Errorf("reg has %d entries; the board format describes one range per region", len(ps))
-		}
-		p.Fixed, p.Base, p.Size = true, ps[0][0], ps[0][1]
-		return p, nil
-	}
-	sz, ok := c.LookProperty("size")
-	if !ok {
-		return nil, fmt.Errorf("neither reg nor size")
-	}
-	cs, err := cells(sz)
-	if err != nil || len(cs) != sc {
-		return nil, fmt.Errorf("size is not %d cell(s)", sc)
-	}
-	if p.Size, err = joinCells(cs); err != nil {
-		return nil, err
-	}
-	if al, ok := c.LookProperty("alignment"); ok {
-		cs, err := cells(al)
-		if err != nil || len(cs) != ac {
-			return nil, fmt.Errorf("alignment is not %d cell(s)", ac)
-		}
-		if p.Alignment, err = joinCells(cs); err != nil {
-			return nil, err
-		}
-	}
-	if ar, ok := c.LookProperty("alloc-ranges"); ok {
-		ps, err := pairs(ar, ac, sc)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range ps {
-			p.AllocRanges = append(p.AllocRanges, plan.Range{Base: r[0], Size: r[1]})
-		}
-	}
-	return p, nil
 }
 
 func guessArch(root *dt.Node, ac int) string {
@@ -409,7 +379,11 @@ func (b *Board) YAML() []byte {
 	k := b.Kernel
 	fmt.Fprintf(&w, "kernel: {version: %s, page-size: %s, hugetlb: %t, cma-areas: %d}\n",
 		strconv.Quote(k.Version), size.Compact(k.PageSize), k.Hugetlb, k.CMAAreas)
-	w.WriteString("memory:\n")
+	if b.MemoryUnknown {
+		w.WriteString("memory: unknown # the tree leaves the DRAM to the boot loader: give it with dtheap import --memory BASE:SIZE\n")
+	} else {
+		w.WriteString("memory:\n")
+	}
 	for _, m := range b.Memory {
 		fmt.Fprintf(&w, "  - {name: %s, base: 0x%x, size: %s}\n", yq(m.Name), m.Base, size.Compact(m.Size))
 	}

@@ -287,11 +287,16 @@ func TestImportDTS(t *testing.T) {
 		"{name: dram0, base: 0x80000000, size: 256MiB}", "{name: dram1, base: 0x90000000, size: 256MiB}",
 		`{name: ramoops, kind: reserved, base: 0x86000000, size: 1MiB, compatible: ramoops, no-map: false}`,
 		`{name: "linux,cma", label: cma, kind: cma, default: true, size: 64MiB, devices: ["/dev"]}`,
-		"# note: /memreserve/ 0x48000000 1 MiB", "# note: /reserved-memory/two@84000000 skipped: reg has 2 entries",
+		"# note: /memreserve/ 0x48000000 1 MiB",
+		// 6.1 reserves both entries of a two-entry reg: two regions, and a finding.
+		"{name: two, kind: reserved, base: 0x84000000, size: 4KiB}", "{name: two-1, kind: reserved, base: 0x85000000, size: 4KiB}",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("import lacks %q:\n%s", want, got)
 		}
+	}
+	if len(b.Findings) != 1 || b.Findings[0].Rule != "reg-entries" || b.Findings[0].Pos.Node != "/reserved-memory/two@84000000" {
+		t.Errorf("findings: got %v, want one reg-entries on /reserved-memory/two@84000000", b.Findings)
 	}
 }
 

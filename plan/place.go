@@ -97,11 +97,14 @@ func clamp(v, lo, hi uint64) uint64 {
 	return v
 }
 
+// roundDown is the kernel's round_down(), which masks with align-1: the same as rounding down
+// to a multiple of a power of two, and for any other alignment (a devicetree may say
+// alignment = <0x300000>) an address that is not a multiple of it, as memblock really returns.
 func roundDown(v, align uint64) uint64 {
 	if align == 0 {
 		return v
 	}
-	return v - v%align
+	return v &^ (align - 1)
 }
 
 // mergeRanges sorts and coalesces ranges.
@@ -225,6 +228,10 @@ func place(p *Plan) {
 		r.AllocIndex = idx
 		idx++
 		p.AllocOrder = append(p.AllocOrder, r.Name)
+		if p.MemoryUnknown {
+			r.Failure = "DRAM unknown: not placed"
+			continue
+		}
 		m.alloc(r)
 		if r.Placed {
 			r.Node = nodeName(r.Name, r.Base, false)

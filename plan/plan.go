@@ -54,13 +54,14 @@ const smpCacheBytes = 64
 // the region (Placed false) for the validator to report.
 func Build(b *board.Board) *Plan {
 	p := &Plan{
-		Board:        b.Name,
-		Description:  b.Description,
-		Files:        b.Files,
-		Arch:         b.Arch,
-		AddressCells: b.AddressCells,
-		SizeCells:    b.SizeCells,
-		Kernel:       kernelFacts(b),
+		Board:         b.Name,
+		Description:   b.Description,
+		Files:         b.Files,
+		Arch:          b.Arch,
+		AddressCells:  b.AddressCells,
+		SizeCells:     b.SizeCells,
+		Kernel:        kernelFacts(b),
+		MemoryUnknown: b.MemoryUnknown,
 	}
 	for _, m := range b.Memory {
 		p.Memory = append(p.Memory, Bank{Name: m.Name, Range: Range{m.Base, m.Size}})

@@ -50,17 +50,19 @@ func (r Range) Overlaps(o Range) bool {
 // address, the heaps, and the facts the emitters need. Emitters and the boot check read only
 // this, never the YAML.
 type Plan struct {
-	Board        string    `json:"board"`
-	Description  string    `json:"description,omitempty"`
-	Files        []string  `json:"files"` // the board file, then the files it extends
-	Arch         string    `json:"arch"`
-	AddressCells int       `json:"address_cells"`
-	SizeCells    int       `json:"size_cells"`
-	Kernel       Kernel    `json:"kernel"`
-	Memory       []Bank    `json:"memory"`
-	Zones        []Zone    `json:"zones,omitempty"`
-	Regions      []*Region `json:"regions"` // firmware then pools, in file order (DT order)
-	Heaps        []*Heap   `json:"heaps"`
+	Board        string   `json:"board"`
+	Description  string   `json:"description,omitempty"`
+	Files        []string `json:"files"` // the board file, then the files it extends
+	Arch         string   `json:"arch"`
+	AddressCells int      `json:"address_cells"`
+	SizeCells    int      `json:"size_cells"`
+	Kernel       Kernel   `json:"kernel"`
+	Memory       []Bank   `json:"memory"`
+	// MemoryUnknown: the board says memory: unknown; no dynamic pool is placed.
+	MemoryUnknown bool      `json:"memory_unknown,omitempty"`
+	Zones         []Zone    `json:"zones,omitempty"`
+	Regions       []*Region `json:"regions"` // firmware then pools, in file order (DT order)
+	Heaps         []*Heap   `json:"heaps"`
 	// Devices lists each consumer device with the pools it gets, in first-mention order.
 	Devices []*Device `json:"devices,omitempty"`
 	// AllocOrder is the order in which the kernel allocates the dynamic regions (names).

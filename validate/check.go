@@ -58,6 +58,7 @@ func Check(b *board.Board, p *plan.Plan, opts Options) diag.List {
 		}
 	}
 	c.memory()
+	c.dramUnknown()
 	c.names()
 	c.regions()
 	c.overlaps()
@@ -193,7 +194,7 @@ func (c *checker) regions() {
 		if r.Fixed {
 			c.cellFit(r.Name, c.pos(r.Name, "base"), r.Base, c.p.AddressCells, "base of "+r.Name)
 			c.cellFit(r.Name, c.pos(r.Name, "size"), r.Size, c.p.SizeCells, "size of "+r.Name)
-			if !c.inDRAM(r.Range) {
+			if c.dramKnown() && !c.inDRAM(r.Range) {
 				c.outsideDRAM(r, what)
 			}
 			if r.Base%ps != 0 || r.Size%ps != 0 {
@@ -217,7 +218,7 @@ func (c *checker) regions() {
 				rr := plan.Range{Base: ar.Base, Size: ar.Size}
 				c.cellFit(r.Name, ar.Pos, ar.Base, c.p.AddressCells, "alloc-ranges base")
 				c.cellFit(r.Name, ar.Pos, ar.Size, c.p.SizeCells, "alloc-ranges size")
-				if !c.touchesDRAM(rr) {
+				if c.dramKnown() && !c.touchesDRAM(rr) {
 					c.report("alloc-range-outside-dram", r.Name, ar.Pos, "remove the entry, or point it at DRAM", "alloc-ranges entry %s of pool %q holds no DRAM (%s): the kernel tries it and moves on", span(rr), r.Name, c.banks())
 				}
 			}
@@ -287,7 +288,7 @@ func kindWord(r *plan.Region) string {
 
 func (c *checker) placement() {
 	for _, r := range c.p.Regions {
-		if r.Fixed || r.Size == 0 || r.Dropped {
+		if r.Fixed || r.Size == 0 || r.Dropped || !c.dramKnown() {
 			continue
 		}
 		if !r.Placed {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dtheap/dtheap/diag"
 	"github.com/dtheap/dtheap/internal/golden"
+	"github.com/dtheap/dtheap/lint"
 	"github.com/dtheap/dtheap/pipeline"
 	"github.com/dtheap/dtheap/validate"
 )
@@ -32,10 +33,13 @@ func TestRuleCorpus(t *testing.T) {
 	for _, r := range validate.Rules {
 		t.Run(r.ID, func(t *testing.T) {
 			board := filepath.Join("testdata", "rules", r.ID+".yaml")
+			if validate.TreeOnly(r.ID) {
+				board = filepath.Join("testdata", "rules", r.ID+".dts") // only a devicetree can break it
+			}
 			if _, err := os.Stat(board); err != nil {
 				t.Fatalf("rule %s has no corpus board: add %s that breaks exactly this rule, and run go test ./validate -update", r.ID, board)
 			}
-			res, err := pipeline.Load(board, pipeline.Options{Validate: validate.Options{Verbose: verbose[r.ID]}})
+			res, err := loadCorpus(board, r.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +85,7 @@ func TestCorpusHasNoStrays(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		id := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".yaml"), ".golden")
+		id := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".yaml"), ".golden"), ".dts")
 		if _, ok := validate.Lookup(id); !ok {
 			t.Errorf("%s: no rule %q in validate.Rules", f, id)
 		}
@@ -130,6 +134,18 @@ func TestBoardsClean(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loadCorpus runs a corpus board through validate, or a corpus tree through dtheap lint.
+func loadCorpus(path, id string) (*pipeline.Result, error) {
+	if strings.HasSuffix(path, ".dts") {
+		res, err := lint.Lint(path, lint.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return &pipeline.Result{Findings: res.Findings}, nil
+	}
+	return pipeline.Load(path, pipeline.Options{Validate: validate.Options{Verbose: verbose[id]}})
 }
 
 func hasRule(l diag.List, id string) bool {

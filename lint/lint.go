@@ -1,0 +1,213 @@
+// Package lint judges a devicetree the kernel will boot (a .dtb, or .dts/.dtsi source through
+// cpp and dtc) against what the kernel does with its /reserved-memory: the tree-level rules
+// (cell counts, property lengths, no-map with reusable: package dtbind reads the tree as the
+// kernel does) and every rule of package validate, run on the board the tree describes, so
+// that lint and validate share one catalog of IDs and severities. Every finding names the
+// devicetree node, and for source the file and line where it was written.
+package lint
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dtheap/dtheap/board"
+	"github.com/dtheap/dtheap/diag"
+	"github.com/dtheap/dtheap/dtbind"
+	"github.com/dtheap/dtheap/plan"
+	"github.com/dtheap/dtheap/validate"
+)
+
+// Options say what the tree cannot: the kernel and its configuration, the DRAM when the boot
+// loader fills it in, where #include and /include/ look.
+type Options struct {
+	Includes []string     // -I: directories for #include and /include/
+	Kernel   string       // kernel version ("6.1", "6.12", "7.3"); default 6.1
+	Kconfig  string       // a kernel .config: page size, hugetlb, CMA, CMA areas, version
+	Cmdline  string       // the kernel command line (cma=)
+	Arch     string       // arm64, arm, riscv64; default guessed from the CPUs
+	Memory   []plan.Range // DRAM, replacing the tree's (for trees that leave it to the boot loader)
+	Validate validate.Options
+}
+
+// Result is what lint found in one tree.
+type Result struct {
+	File     string
+	Findings diag.List
+	// Regions counts the /reserved-memory regions the kernel would see (after the nodes it
+	// skips); Nodes counts the /reserved-memory children as written.
+	Regions, Nodes    int
+	HasReservedMemory bool
+}
+
+// InputError is a tree that could not be read or compiled (exit status 2).
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// Lint reads one tree and returns its findings, sorted.
+func Lint(path string, opts Options) (*Result, error) {
+	t, err := readTree(path, opts.Includes)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
+	}
+	return lintTree(t, opts)
+}
+
+// LintBlob judges a flattened tree already in memory (name is used in positions).
+func LintBlob(name string, blob []byte, opts Options) (*Result, error) {
+	return lintTree(&tree{blob: blob, file: name}, opts)
+}
+
+func lintTree(t *tree, opts Options) (*Result, error) {
+	version := opts.Kernel
+	if version == "" && opts.Kconfig != "" {
+		var scratch board.Board
+		if _, err := board.ApplyKconfig(&scratch, opts.Kconfig); err != nil {
+			return nil, &InputError{err}
+		}
+		version = scratch.Kernel.Version
+	}
+	if version == "" {
+		version = "6.1"
+	}
+	k := plan.Kernel{Version: version}
+	db, err := dtbind.Import(t.blob, dtbind.ImportOptions{Source: t.file, Arch: opts.Arch, Kernel: &k, Memory: opts.Memory, Pos: t.pos})
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("%s: %w", t.file, err)}
+	}
+	res := &Result{File: t.file, HasReservedMemory: !hasNote(db.Notes, "the tree has no /reserved-memory")}
+	b := toBoard(db, t, version, opts)
+	var findings diag.List
+	if opts.Kconfig != "" {
+		fs, err := board.ApplyKconfig(b, opts.Kconfig)
+		if err != nil {
+			return nil, &InputError{err}
+		}
+		findings = append(findings, fs...)
+		if opts.Kernel != "" {
+			b.Kernel.Version = opts.Kernel // --kernel wins over the .config's header
+		}
+		b.Kernel.Cmdline = opts.Cmdline
+	}
+	res.Nodes = len(db.Pools)
+	if !db.Ignored {
+		res.Regions = len(b.Pools)
+	}
+	p := plan.Build(b)
+	findings = append(findings, validate.Check(b, p, opts.Validate)...)
+	disabled := map[string]bool{}
+	for _, d := range opts.Validate.Disable {
+		disabled[d] = true
+	}
+	for _, f := range db.Findings {
+		if disabled[f.Rule] {
+			continue
+		}
+		if opts.Validate.Werror && f.Severity == diag.Warning {
+			f.Severity = diag.Error
+		}
+		findings = append(findings, f)
+	}
+	findings.Sort()
+	res.Findings = findings
+	return res, nil
+}
+
+func hasNote(notes []string, s string) bool {
+	for _, n := range notes {
+		if n == s {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultCMAAreas is CONFIG_CMA_AREAS's Kconfig default (mm/Kconfig): 7 in 6.1, 8 from 6.9
+// (the NUMA defaults, 19 and 20, are higher: a tree judged without --kconfig gets the
+// smaller, stricter number).
+func defaultCMAAreas(version string) int {
+	if plan.VersionAtLeast(version, 6, 9) {
+		return 8
+	}
+	return 7
+}
+
+// toBoard describes the tree as a board: every region the kernel reserves, positioned at its
+// node. When the kernel ignores /reserved-memory as a whole, the board has no pools (the
+// tree-level finding says why). Without --kconfig the kernel facts are the arm64 and riscv
+// defconfigs' (4 KiB pages, hugetlb, CMA on).
+func toBoard(db *dtbind.Board, t *tree, version string, opts Options) *board.Board {
+	b := &board.Board{Name: db.Name, Description: db.Description, Arch: db.Arch,
+		AddressCells: db.AddressCells, SizeCells: db.SizeCells, Files: []string{t.file},
+		MemoryUnknown: db.MemoryUnknown, Pos: map[string]diag.Pos{}}
+	b.Kernel = board.Kernel{Version: version, PageSize: 4096, Hugetlb: true, PageblockOrder: -1,
+		CMAAreas: defaultCMAAreas(version), CMA: true, Cmdline: opts.Cmdline, From: "lint defaults",
+		Pos: map[string]diag.Pos{"version": {File: t.file}}}
+	memPos := t.pos("/", "")
+	if db.MemoryPath != "" {
+		memPos = t.pos(db.MemoryPath, "reg")
+	} else if mp := memoryNode(t); mp != "" {
+		memPos = t.pos(mp, "reg")
+	}
+	b.Pos["memory"] = memPos
+	for _, m := range db.Memory {
+		b.Memory = append(b.Memory, board.Bank{Name: m.Name, Base: m.Base, Size: m.Size, Pos: memPos})
+	}
+	if b.Arch == "arm64" || b.Arch == "riscv64" {
+		b.Zones = []board.Zone{{Name: "dma32", Limit: 4 << 30, Default: true, Pos: t.pos("/", "")}}
+	}
+	if db.Ignored {
+		return b
+	}
+	for i, p := range db.Pools {
+		pos := t.pos(p.Path, "")
+		fields := map[string]diag.Pos{}
+		for _, f := range []struct{ field, prop string }{
+			{"base", "reg"}, {"size", "size"}, {"alignment", "alignment"}, {"alloc-ranges", "alloc-ranges"},
+			{"default", "linux,cma-default"}, {"no-map", "no-map"}, {"kind", "compatible"},
+		} {
+			fields[f.field] = t.pos(p.Path, f.prop)
+		}
+		if p.Fixed {
+			fields["size"] = fields["base"]
+		}
+		bp := board.Pool{Name: p.Name, Label: fmt.Sprintf("r%d", i), Kind: string(p.Kind), Default: p.Default,
+			Fixed: p.Fixed, Base: p.Base, Size: p.Size, Alignment: p.Alignment, Heap: p.Heap,
+			Mapping: string(p.Mapping), Compatible: p.Compatible, NoMap: p.NoMap, Pos: pos, Fields: fields}
+		for _, r := range p.AllocRanges {
+			bp.AllocRanges = append(bp.AllocRanges, board.Range{Base: r.Base, Size: r.Size, Pos: fields["alloc-ranges"]})
+		}
+		for _, d := range p.Devices {
+			bp.Devices = append(bp.Devices, board.Device{Node: d, Pos: pos})
+		}
+		b.Pools = append(b.Pools, bp)
+	}
+	return b
+}
+
+// memoryNode finds the first /memory node path for positions when the tree states no size.
+func memoryNode(t *tree) string {
+	best := ""
+	for k := range t.where {
+		if strings.HasPrefix(k, "/memory") && !strings.Contains(k, "\x00") && strings.Count(k, "/") == 1 && (best == "" || k < best) {
+			best = k
+		}
+	}
+	return best
+}
+
+// Import reads a tree as Lint does (source through cpp and dtc, with positions) and imports it
+// as a board; the board's Findings are the tree-level findings lint would report.
+func Import(path string, includes []string, opts dtbind.ImportOptions) (*dtbind.Board, error) {
+	t, err := readTree(path, includes)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
+	}
+	opts.Pos = t.pos
+	b, err := dtbind.Import(t.blob, opts)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
+	}
+	return b, nil
+}
