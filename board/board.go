@@ -31,10 +31,15 @@ type Kernel struct {
 	Version        string // "6.1"
 	PageSize       uint64
 	Hugetlb        bool
-	PageblockOrder int // -1: derive from page size and hugetlb
-	// MaxOrder is the buddy allocator's MAX_ORDER as 6.1 counts it (orders 0..MaxOrder-1);
-	// 0: the architecture's default for the page size.
+	THP            bool // CONFIG_TRANSPARENT_HUGEPAGE: lowers the pageblock order from 6.12 on
+	NUMA           bool // CONFIG_NUMA: raises the CMA_AREAS default
+	PageblockOrder int  // -1: derive from page size, hugetlb and THP
+	// MaxOrder is CONFIG_ARCH_FORCE_MAX_ORDER as a .config writes it (package kmodel knows
+	// what it means for each version); 0: the architecture's default.
 	MaxOrder int
+	// PageBlockMaxOrder is CONFIG_PAGE_BLOCK_MAX_ORDER (7.3); 0: its default.
+	PageBlockMaxOrder int
+	// CMAAreas is CONFIG_CMA_AREAS; 0: the kernel version's default (package kmodel).
 	CMAAreas int
 	CMA      bool // CONFIG_CMA (and DMA_CMA)
 	Cmdline  string

@@ -87,6 +87,15 @@ func applyKconfig(b *Board, path string, d *decoder) error {
 	}
 	k.Hugetlb = vals["CONFIG_HUGETLB_PAGE"] == "y"
 	k.Pos["hugetlb"] = pos("CONFIG_HUGETLB_PAGE")
+	k.THP = vals["CONFIG_TRANSPARENT_HUGEPAGE"] == "y"
+	k.Pos["thp"] = pos("CONFIG_TRANSPARENT_HUGEPAGE")
+	k.NUMA = vals["CONFIG_NUMA"] == "y"
+	k.Pos["numa"] = pos("CONFIG_NUMA")
+	if v, ok := vals["CONFIG_PAGE_BLOCK_MAX_ORDER"]; ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			k.PageBlockMaxOrder = n
+		}
+	}
 	k.PageblockOrder = -1
 	for _, sym := range []string{"CONFIG_ARCH_FORCE_MAX_ORDER", "CONFIG_FORCE_MAX_ZONEORDER"} {
 		if v, ok := vals[sym]; ok && v != "n" {
@@ -98,7 +107,7 @@ func applyKconfig(b *Board, path string, d *decoder) error {
 	}
 	k.CMA = vals["CONFIG_CMA"] == "y" && vals["CONFIG_DMA_CMA"] == "y"
 	k.Pos["cma"] = pos("CONFIG_CMA")
-	k.CMAAreas = DefaultCMAAreas
+	k.CMAAreas = 0 // not in the .config (no CMA): the version's default
 	if v, ok := vals["CONFIG_CMA_AREAS"]; ok {
 		if n, err := strconv.Atoi(v); err == nil {
 			k.CMAAreas = n

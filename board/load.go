@@ -424,10 +424,16 @@ func (d *decoder) pool(it *value) Pool {
 	p.Compatible = d.str(it.get("compatible"))
 	p.NoMap = p.Kind != "cma"
 	if nm := it.get("no-map"); nm != nil {
-		if p.Kind != "reserved" {
+		switch p.Kind {
+		case "reserved":
+			p.NoMap = d.boolean(nm, true)
+		case "cma":
+			// no-map together with reusable is a devicetree a kernel may meet (imported, or
+			// inserted by firmware); what each kernel does with it is rule nomap-reusable's.
+			p.NoMap = d.boolean(nm, false)
+		default:
 			d.errorf(nm.keyPos, "only kind: reserved pools choose; cma pools are mapped, carveout and unmapped pools are no-map", "no-map: is not allowed on a %s pool", p.Kind)
 		}
-		p.NoMap = d.boolean(nm, true)
 	}
 	if p.Compatible != "" && p.Kind != "reserved" {
 		d.errorf(p.Fields["compatible"], "remove it: dtheap writes the compatible that kind: implies", "compatible: is only for kind: reserved pools")
@@ -455,14 +461,12 @@ func (d *decoder) pool(it *value) Pool {
 	return p
 }
 
-// Default kernel facts: Linux 6.1 defaults for a 4 KiB-page kernel without hugetlb.
-const (
-	DefaultVersion  = "6.1"
-	DefaultCMAAreas = 7
-)
+// DefaultVersion is the kernel version of a board that names none. The other kernel facts
+// default to a 4 KiB-page kernel without huge pages and with the version's CMA_AREAS default.
+const DefaultVersion = "6.1"
 
 func (d *decoder) kernel(v *value) Kernel {
-	k := Kernel{Version: DefaultVersion, PageSize: 4096, PageblockOrder: -1, CMAAreas: DefaultCMAAreas, CMA: true, Pos: map[string]diag.Pos{}}
+	k := Kernel{Version: DefaultVersion, PageSize: 4096, PageblockOrder: -1, CMA: true, Pos: map[string]diag.Pos{}}
 	if v == nil {
 		return k
 	}
@@ -483,8 +487,10 @@ func (d *decoder) kernel(v *value) Kernel {
 		}
 	}
 	k.Hugetlb = d.boolean(v.get("hugetlb"), false)
+	k.THP = d.boolean(v.get("thp"), false)
+	k.NUMA = d.boolean(v.get("numa"), false)
 	k.PageblockOrder = d.integer(v.get("pageblock-order"), -1)
-	k.CMAAreas = d.integer(v.get("cma-areas"), DefaultCMAAreas)
+	k.CMAAreas = d.integer(v.get("cma-areas"), 0)
 	k.CMA = d.boolean(v.get("cma"), true)
 	k.Cmdline = d.str(v.get("cmdline"))
 	return k

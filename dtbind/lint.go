@@ -14,18 +14,19 @@ import (
 
 	"github.com/dtheap/dtheap/diag"
 	"github.com/dtheap/dtheap/internal/escape"
+	"github.com/dtheap/dtheap/kmodel"
 	"github.com/dtheap/dtheap/plan"
 	"github.com/dtheap/dtheap/validate"
 	"github.com/u-root/u-root/pkg/dt"
 )
 
 // addrSizePropKernel reports whether a kernel reads reg and alloc-ranges through
-// of_flat_dt_get_addr_size_prop (7.3 drivers/of/fdt.c), which returns no property at all
-// when the length is not a whole number of <address size> entries, and reserves only the
-// first reg entry (7.3 __reserved_mem_reserve_reg: "only the first is used"). 6.12 still
-// has the old per-cell loops. The helper came with 6.16 by our reading of the history; only
-// 6.12 and 7.3 are checked here.
-func addrSizePropKernel(version string) bool { return plan.VersionAtLeast(version, 6, 16) }
+// of_flat_dt_get_addr_size_prop: kmodel.Model.AddrSizeProp of its model (7.3 yes, 6.1 and 6.12
+// no; a version between them gets the older model's answer).
+func addrSizePropKernel(version string) bool {
+	m, err := kmodel.For(version)
+	return err == nil && m.AddrSizeProp
+}
 
 // treeReader reads /reserved-memory the way the kernel does and records what it trips on.
 type treeReader struct {

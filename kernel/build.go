@@ -67,7 +67,7 @@ func CheckTree(kdir string, p *plan.Plan) error {
 			}
 		}
 	}
-	if !plan.VersionAtLeast(p.Kernel.Version, 6, 18) {
+	if ours(p) && p.KModel().NeedsExportPatch() {
 		symvers, err := os.ReadFile(filepath.Join(kdir, "Module.symvers"))
 		if err != nil {
 			te.Problems = append(te.Problems, TreeProblem{"no Module.symvers: the tree has not been built", "run make in the kernel tree first (Image and modules)"})
@@ -80,7 +80,7 @@ func CheckTree(kdir string, p *plan.Plan) error {
 			}
 			if len(missing) > 0 {
 				te.Problems = append(te.Problems, TreeProblem{
-					fmt.Sprintf("the kernel does not export %s to modules (Linux before 6.18 never does): the module would fail at modpost", strings.Join(missing, ", ")),
+					fmt.Sprintf("the kernel does not export %s to modules (Linux %s does not: dtheap's %s model): the module would fail at modpost", strings.Join(missing, ", "), p.Kernel.Version, p.KModel().Version),
 					"apply the export patch (dtheap kernel BOARD.yaml --export-patch -o DIR writes " + ExportPatchName + ") and rebuild the kernel, or build the heaps in with dtheap kernel --builtin"})
 			}
 		}

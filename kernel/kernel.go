@@ -185,36 +185,46 @@ func Requirements(p *plan.Plan) []Requirement {
 		{"DMA_SHARED_BUFFER", "y", false, "DMA-BUF"},
 		{"DMABUF_HEAPS", "y", false, "the DMA-BUF heap core"},
 	}
-	ours, cma, defCMA := false, 0, false
+	cma, kernelHeaps := 0, 0
 	for _, h := range p.Heaps {
-		if h.Provider == provision.ProviderDtheap {
-			ours = true
+		if h.Provider == provision.ProviderKernel {
+			kernelHeaps++
 		}
 	}
 	for _, r := range p.Pools() {
-		if r.Kind == plan.KindCMA {
+		if r.Kind == plan.KindCMA && !r.NoMap {
 			cma++
-			defCMA = defCMA || r.DefaultCMA
 		}
 	}
-	if ours {
+	if ours(p) {
 		reqs = append(reqs, Requirement{"MODULES", "y", false, "loading dtheap_heaps.ko"},
 			Requirement{"GENERIC_ALLOCATOR", "y", false, "carveout heaps allocate with gen_pool"},
 			Requirement{"DEBUG_FS", "y", false, "per-heap statistics the boot check reads"})
 	}
 	if cma > 0 {
-		areas := cma
-		if !plan.VersionAtLeast(p.Kernel.Version, 6, 9) {
-			areas-- // 6.1: MAX_CMA_AREAS = CONFIG_CMA_AREAS + 1
-		}
 		reqs = append(reqs, Requirement{"CMA", "y", false, "CMA pools"},
 			Requirement{"DMA_CMA", "y", false, "CMA pools for devices"},
-			Requirement{"CMA_AREAS", fmt.Sprint(max(areas, 1)), true, fmt.Sprintf("%d CMA pools", cma)})
+			Requirement{"CMA_AREAS", fmt.Sprint(p.KModel().CMAAreasFor(cma)), true, fmt.Sprintf("%d CMA pools", cma)})
 	}
-	if defCMA {
-		reqs = append(reqs, Requirement{"DMABUF_HEAPS_CMA", "y", false, "the kernel's heap over the default CMA pool"})
+	if kernelHeaps > 0 {
+		why := "the kernel's heap over the default CMA pool"
+		if p.KModel().CMAHeapsFromKernel() {
+			why = "the kernel's own heap over every CMA pool"
+		}
+		reqs = append(reqs, Requirement{"DMABUF_HEAPS_CMA", "y", false, why})
 	}
 	return reqs
+}
+
+// ours reports whether the module has any heap to register: on a kernel that makes every CMA
+// heap itself, a board with only cma pools needs no module at all.
+func ours(p *plan.Plan) bool {
+	for _, h := range p.Heaps {
+		if h.Provider == provision.ProviderDtheap {
+			return true
+		}
+	}
+	return false
 }
 
 // KconfigFragment renders the requirements as a fragment for scripts/kconfig/merge_config.sh.

@@ -101,6 +101,12 @@ type Model struct {
 	// fdt_scan_reserved_mem_reg_nodes() / fdt_scan_reserved_mem_late()), top-down when its end
 	// does, and with memblock's default (top-down) when both or neither. 6.1 has no such rule.
 	AllocRangesNeighbour bool
+	// KeepsFailedInArray: a dynamic region whose setup failed stays in reserved_mem[] (and so
+	// still counts for AllocRangesNeighbour). 6.12 fdt_reserved_mem_save_node() increments
+	// reserved_mem_count after fdt_init_reserved_mem_node() whatever it did; 7.3
+	// fdt_init_reserved_mem_node() returns before reserved_mem_count++ on a failure other than
+	// -ENODEV.
+	KeepsFailedInArray bool
 	// NoMapReusable is what happens to a shared-dma-pool with both no-map and reusable.
 	// 6.1 fdt_init_reserved_mem() and 6.12 fdt_init_reserved_mem_node(): rmem_cma_setup()
 	// (kernel/dma/contiguous.c) and rmem_dma_setup() (kernel/dma/coherent.c) both return
@@ -116,15 +122,21 @@ type Model struct {
 	// (drivers/of/fdt.c) returns NULL for it, so __reserved_mem_alloc_size() takes the
 	// no-alloc-ranges branch and allocates anywhere (Ignored).
 	OddAllocRanges Outcome
-	// CmdlineCMAReservesFixedDefault: with cma= on the command line, a fixed
-	// linux,cma-default node is still reserved (and freed only at init, after the dynamic
-	// regions are placed) on 6.1 (fdt.c __reserved_mem_reserve_reg()) and 6.12; 7.3's
-	// __reserved_mem_reserve_reg() asks fdt_validate_reserved_mem_node() first, whose
-	// rmem_cma_validate() returns -EBUSY ("Skipping dt linux,cma-default node in favor for
-	// \"cma=\" kernel param."), so the memory is never reserved. A dynamic default node
-	// takes no memory on any of them: 6.1 and 6.12 free it right after allocating it, 7.3
-	// never allocates it.
-	CmdlineCMAReservesFixedDefault bool
+	// AddrSizeProp: reg and alloc-ranges are read through of_flat_dt_get_addr_size_prop()
+	// (7.3 drivers/of/fdt.c), which returns no property at all when the length is not a whole
+	// number of <address size> entries, and 7.3 __reserved_mem_reserve_reg() reserves only the
+	// first reg entry ("only the first is used"). 6.1 and 6.12 walk the cells themselves:
+	// every reg entry is reserved, an odd length is "invalid reg property".
+	AddrSizeProp bool
+	// CmdlineCMAReservesDefault: with cma= on the command line, a linux,cma-default node still
+	// takes its memory for a while on 6.1 and 6.12: a fixed one is reserved by
+	// __reserved_mem_reserve_reg() and freed only at its init, after the dynamic regions are
+	// placed; a dynamic one is allocated and freed at once when rmem_cma_setup() says
+	// "Reserved memory: bypass %s node, using cmdline CMA params instead". 7.3 asks
+	// fdt_validate_reserved_mem_node() first, whose rmem_cma_validate() returns -EBUSY
+	// ("Skipping dt linux,cma-default node in favor for \"cma=\" kernel param."), so the node
+	// is neither reserved nor allocated.
+	CmdlineCMAReservesDefault bool
 
 	// CMASlotsExtra is added to CONFIG_CMA_AREAS to give MAX_CMA_AREAS. 6.1
 	// include/linux/cma.h: MAX_CMA_AREAS (1 + CONFIG_CMA_AREAS); 6.12 and 7.3:
@@ -184,30 +196,31 @@ var Proven = []Version{{6, 1}, {6, 12}, {7, 3}}
 
 var models = map[Version]Model{
 	{6, 1}: {
-		Placement:                      PlaceHeapsort,
-		RegionLimit:                    64,
-		NoMapReusable:                  Refused,
-		OddAllocRanges:                 Refused,
-		CmdlineCMAReservesFixedDefault: true,
-		CMASlotsExtra:                  1,
-		CMAAreasDefault:                7,
-		CMAAreasDefaultNUMA:            19,
-		KernelHeaps:                    HeapsDefaultOnly,
-		Selftest:                       SelftestLegacy,
+		Placement:                 PlaceHeapsort,
+		RegionLimit:               64,
+		NoMapReusable:             Refused,
+		OddAllocRanges:            Refused,
+		CmdlineCMAReservesDefault: true,
+		CMASlotsExtra:             1,
+		CMAAreasDefault:           7,
+		CMAAreasDefaultNUMA:       19,
+		KernelHeaps:               HeapsDefaultOnly,
+		Selftest:                  SelftestLegacy,
 	},
 	{6, 12}: {
-		Placement:                      PlaceDTOrder,
-		DynamicLimit:                   64,
-		AllocRangesNeighbour:           true,
-		NoMapReusable:                  Refused,
-		OddAllocRanges:                 Refused,
-		CmdlineCMAReservesFixedDefault: true,
-		CMAAreasDefault:                8,
-		CMAAreasDefaultNUMA:            20,
-		MaxOrderInclusive:              true,
-		THPLowersPageblock:             true,
-		KernelHeaps:                    HeapsDefaultOnly,
-		Selftest:                       SelftestTAP,
+		Placement:                 PlaceDTOrder,
+		DynamicLimit:              64,
+		AllocRangesNeighbour:      true,
+		KeepsFailedInArray:        true,
+		NoMapReusable:             Refused,
+		OddAllocRanges:            Refused,
+		CmdlineCMAReservesDefault: true,
+		CMAAreasDefault:           8,
+		CMAAreasDefaultNUMA:       20,
+		MaxOrderInclusive:         true,
+		THPLowersPageblock:        true,
+		KernelHeaps:               HeapsDefaultOnly,
+		Selftest:                  SelftestTAP,
 	},
 	{7, 3}: {
 		Placement:               PlaceDTOrder,
@@ -215,6 +228,7 @@ var models = map[Version]Model{
 		AllocRangesNeighbour:    true,
 		NoMapReusable:           Lost,
 		OddAllocRanges:          Ignored,
+		AddrSizeProp:            true,
 		CMAAreasDefault:         8,
 		CMAAreasDefaultNUMA:     20,
 		MaxOrderInclusive:       true,

@@ -103,7 +103,8 @@ func TestRegionFacts(t *testing.T) {
 		m := mustFor(t, tt.v)
 		if m.Placement != tt.place || m.RegionLimit != tt.total || m.DynamicLimit != tt.dynamic ||
 			m.AllocRangesNeighbour != tt.neighbour || m.NoMapReusable != tt.nomapReusable ||
-			m.OddAllocRanges != tt.oddAR || m.CmdlineCMAReservesFixedDefault != tt.fixedDefaultUnderCmdl {
+			m.OddAllocRanges != tt.oddAR || m.CmdlineCMAReservesDefault != tt.fixedDefaultUnderCmdl ||
+			m.AddrSizeProp != (tt.oddAR == Ignored) {
 			t.Errorf("%s: got %+v", tt.v, *m)
 		}
 	}

@@ -123,16 +123,6 @@ func hasNote(notes []string, s string) bool {
 	return false
 }
 
-// defaultCMAAreas is CONFIG_CMA_AREAS's Kconfig default (mm/Kconfig): 7 in 6.1, 8 from 6.9
-// (the NUMA defaults, 19 and 20, are higher: a tree judged without --kconfig gets the
-// smaller, stricter number).
-func defaultCMAAreas(version string) int {
-	if plan.VersionAtLeast(version, 6, 9) {
-		return 8
-	}
-	return 7
-}
-
 // toBoard describes the tree as a board: every region the kernel reserves, positioned at its
 // node. When the kernel ignores /reserved-memory as a whole, the board has no pools (the
 // tree-level finding says why). Without --kconfig the kernel facts are the arm64 and riscv
@@ -142,7 +132,7 @@ func toBoard(db *dtbind.Board, t *tree, version string, opts Options) *board.Boa
 		AddressCells: db.AddressCells, SizeCells: db.SizeCells, Files: []string{t.file},
 		MemoryUnknown: db.MemoryUnknown, Pos: map[string]diag.Pos{}}
 	b.Kernel = board.Kernel{Version: version, PageSize: 4096, Hugetlb: true, PageblockOrder: -1,
-		CMAAreas: defaultCMAAreas(version), CMA: true, Cmdline: opts.Cmdline, From: "lint defaults",
+		CMAAreas: 0, CMA: true, // CMAAreas 0: the version's Kconfig default, without NUMA (kmodel) Cmdline: opts.Cmdline, From: "lint defaults",
 		Pos: map[string]diag.Pos{"version": {File: t.file}}}
 	memPos := t.pos("/", "")
 	if db.MemoryPath != "" {

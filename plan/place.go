@@ -1,8 +1,11 @@
 package plan
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/dtheap/dtheap/kmodel"
 )
 
 // memblock models the state of the kernel's early allocator during the reserved-memory scan:
@@ -125,27 +128,35 @@ func mergeRanges(rs []Range) []Range {
 	return out
 }
 
-// alloc places one dynamic region as __reserved_mem_alloc_size does.
-func (m *memblock) alloc(r *Region) {
-	try := func(start, end uint64) (uint64, uint64, bool) {
+// alloc places one dynamic region as __reserved_mem_alloc_size does. bottomUp says, per
+// alloc-ranges entry, whether memblock allocates it bottom-up (6.12 and later pick that for an
+// entry that starts next to an earlier region: see kmodel.Model.AllocRangesNeighbour).
+func (m *memblock) alloc(r *Region, bottomUp func(start, end uint64) bool) {
+	try := func(start, end uint64, up bool) (uint64, uint64, bool) {
 		if start < m.pageSize {
 			start = m.pageSize // memblock never allocates the first page
 		}
 		if end < start {
 			end = start
 		}
+		if up {
+			return m.findBottomUp(r.Size, r.EffectiveAlign, start, end)
+		}
 		return m.findTopDown(r.Size, r.EffectiveAlign, start, end)
 	}
 	ranges := r.AllocRanges
 	if len(ranges) == 0 {
-		ranges = []Range{{0, ^uint64(0)}}
+		ranges = []Range{{0, 0}}
 	}
 	for _, ar := range ranges {
-		end := ar.End()
-		if ar.Size == 0 {
-			end = ^uint64(0) // end 0 means anywhere, as in early_init_dt_alloc_reserved_memory_arch
+		// end = start + size; an end of 0 means anywhere (early_init_dt_alloc_reserved_memory_arch:
+		// end = !end ? MEMBLOCK_ALLOC_ANYWHERE : end).
+		end := ar.Base + ar.Size
+		up := len(r.AllocRanges) > 0 && bottomUp != nil && bottomUp(ar.Base, end)
+		if end == 0 {
+			end = ^uint64(0)
 		}
-		if base, pad, ok := try(ar.Base, end); ok && base != 0 {
+		if base, pad, ok := try(ar.Base, end, up); ok && base != 0 {
 			r.Base, r.Placed, r.Padding = base, true, pad
 			m.take(r.Range)
 			return
@@ -155,8 +166,8 @@ func (m *memblock) alloc(r *Region) {
 	r.Failure = "no free range large enough"
 	// Would it have fitted at address 0, the one place memblock never hands out?
 	for _, ar := range ranges {
-		end := ar.End()
-		if ar.Size == 0 {
+		end := ar.Base + ar.Size
+		if end == 0 {
 			end = ^uint64(0)
 		}
 		if base, _, ok := m.findTopDown(r.Size, r.EffectiveAlign, ar.Base, end); ok && base == 0 {
@@ -171,58 +182,169 @@ func (m *memblock) alloc(r *Region) {
 	}
 }
 
-// place runs the 6.1 boot sequence over the plan's regions: see the package doc.
+// findBottomUp is __memblock_find_range_bottom_up: the free ranges lowest first, the first
+// round_up(start, align) with size bytes before the range's end wins. The padding it returns is
+// what alignment left unused below the candidate.
+func (m *memblock) findBottomUp(size, align, start, end uint64) (uint64, uint64, bool) {
+	for i := len(m.freeList) - 1; i >= 0; i-- {
+		fr := m.freeList[i]
+		ts, te := clamp(fr.Base, start, end), clamp(fr.End(), start, end)
+		cand := ts
+		if align > 0 && cand%align != 0 {
+			cand += align - cand%align
+		}
+		if cand >= ts && cand < te && te-cand >= size {
+			return cand, cand - ts, true
+		}
+	}
+	return 0, 0, false
+}
+
+// release gives an allocated range back, as memblock_phys_free does when a region's setup
+// fails right after its allocation.
+func (m *memblock) release(r Range) {
+	for i := len(m.taken) - 1; i >= 0; i-- {
+		if m.taken[i] == r {
+			m.taken = slices.Delete(m.taken, i, i+1)
+			break
+		}
+	}
+	m.freeList = m.free()
+}
+
+// place replays the boot sequence of the plan's kernel model over its regions: see the
+// package doc.
 func place(p *Plan) {
+	km := p.KModel()
 	m := &memblock{pageSize: p.Kernel.PageSize}
 	for _, b := range p.Memory {
 		m.memory = append(m.memory, b.Range)
 	}
-	// What the kernel already holds, and every fixed region: all reserved before any dynamic
-	// region is allocated.
-	var saved []*Region
+	cmdline := kmodel.CmdlineCMA(p.Kernel.Cmdline)
 	for _, r := range p.Regions {
-		if r.Fixed {
+		refusal(p, km, r)
+		if r.DefaultCMA && cmdline && p.Kernel.CMAEnabled && !r.NoMap {
+			r.Bypassed = true
+		}
+	}
+	// What the kernel already holds, and every fixed region: all reserved before any dynamic
+	// region is allocated (on 7.3 except a linux,cma-default node that cma= bypasses).
+	for _, r := range p.Regions {
+		if r.Fixed && !(r.Bypassed && !km.CmdlineCMAReservesDefault) {
 			m.taken = append(m.taken, r.Range)
 		}
-		if !r.Emit {
-			continue
-		}
-		if len(saved) == MaxReservedRegions {
-			r.Dropped = true
-			if !r.Fixed {
-				r.Failure = "beyond the kernel's 64 reserved-memory regions: never allocated"
-			}
-			continue
-		}
-		saved = append(saved, r)
 	}
-	if len(saved) >= 2 {
-		key := func(r *Region) (uint64, uint64) {
-			if r.Fixed {
-				return r.Base, r.Size
+	var order []*Region // the dynamic regions in the order the kernel allocates them
+	var fixedInit []*Region
+	switch km.Placement {
+	case kmodel.PlaceHeapsort:
+		// 6.1: every emitted child saved into reserved_mem[MAX_RESERVED_REGIONS], sorted.
+		var saved []*Region
+		for _, r := range p.Regions {
+			if !r.Emit {
+				continue
 			}
-			return 0, 0
+			if km.RegionLimit > 0 && len(saved) == km.RegionLimit {
+				r.Dropped = true
+				if !r.Fixed {
+					r.Failure = fmt.Sprintf("beyond the kernel's %d reserved-memory regions: never allocated", km.RegionLimit)
+				}
+				continue
+			}
+			saved = append(saved, r)
 		}
-		kernelSort(saved, func(a, b *Region) int {
-			ab, as := key(a)
-			bb, bs := key(b)
-			switch {
-			case ab < bb:
-				return -1
-			case ab > bb:
-				return 1
-			case as < bs:
-				return -1
-			case as > bs:
-				return 1
+		if len(saved) >= 2 {
+			key := func(r *Region) (uint64, uint64) {
+				if r.Fixed {
+					return r.Base, r.Size
+				}
+				return 0, 0
 			}
-			return 0
-		})
+			kernelSort(saved, func(a, b *Region) int {
+				ab, as := key(a)
+				bb, bs := key(b)
+				switch {
+				case ab < bb:
+					return -1
+				case ab > bb:
+					return 1
+				case as < bs:
+					return -1
+				case as > bs:
+					return 1
+				}
+				return 0
+			})
+		}
+		for _, r := range saved {
+			if r.Fixed {
+				fixedInit = append(fixedInit, r)
+			} else {
+				order = append(order, r)
+			}
+		}
+	case kmodel.PlaceDTOrder:
+		// 6.12 and later: dynamic_nodes[] in DT order, at most DynamicLimit of them; fixed
+		// regions are initialised afterwards, in DT order (fdt_scan_reserved_mem_reg_nodes /
+		// fdt_scan_reserved_mem_late).
+		for _, r := range p.Regions {
+			switch {
+			case !r.Emit:
+			case r.Fixed:
+				fixedInit = append(fixedInit, r)
+			case km.DynamicLimit > 0 && len(order) == km.DynamicLimit:
+				r.Dropped = true
+				r.Failure = fmt.Sprintf("beyond the kernel's %d dynamic reserved-memory regions: never allocated ('too many defined dynamic regions, skip')", km.DynamicLimit)
+			default:
+				order = append(order, r)
+			}
+		}
 	}
 	m.startAllocating()
+	// reservedMem is reserved_mem[] while the dynamic regions are allocated (6.12 and later:
+	// the dynamic regions allocated so far; 7.3 drops those whose setup failed), which
+	// __reserved_mem_alloc_in_range() looks at to choose bottom-up or top-down.
+	var reservedMem []Range
+	var bottomUp func(start, end uint64) bool
+	if km.AllocRangesNeighbour {
+		bottomUp = func(start, end uint64) bool {
+			up, down := false, false
+			for _, rm := range reservedMem {
+				if start >= rm.Base && start <= rm.Base+rm.Size {
+					up = true
+				}
+				if end >= rm.Base && end <= rm.Base+rm.Size {
+					down = true
+				}
+			}
+			return up && !down
+		}
+	}
+	// setup is the region's init function at the time the kernel calls it (dynamic regions
+	// right after their allocation, fixed ones after every dynamic one on every version):
+	// rmem_cma_setup() refuses a base or size off the CMA alignment ("incorrect alignment of
+	// CMA region") and an area beyond MAX_CMA_AREAS (cma_init_reserved_mem(): "Not enough
+	// slots for CMA reserved regions!"); the memory then goes back to the kernel.
+	cmaUsed := 0
+	setup := func(r *Region) {
+		if r.Refused != "" || !r.Reuse || r.NoMap || !p.Kernel.CMAEnabled || r.Compat != "shared-dma-pool" {
+			return
+		}
+		switch {
+		case p.Kernel.CMAAlignment != 0 && (r.Base|r.Size)%p.Kernel.CMAAlignment != 0:
+			r.Refused = "not a multiple of the CMA alignment: 'Reserved memory: incorrect alignment of CMA region', the memory goes back to the kernel"
+		case cmaUsed >= p.Kernel.CMASlots:
+			r.Refused = "no CMA slot left: 'Not enough slots for CMA reserved regions!', the memory goes back to the kernel"
+			r.NoCMASlot = true
+		default:
+			cmaUsed++
+		}
+	}
 	idx := 0
-	for _, r := range saved {
-		if r.Fixed {
+	for _, r := range order {
+		if r.Bypassed && !km.CmdlineCMAReservesDefault {
+			// 7.3 never allocates it.
+			r.Failure = bypassed
 			continue
 		}
 		r.AllocIndex = idx
@@ -232,15 +354,56 @@ func place(p *Plan) {
 			r.Failure = "DRAM unknown: not placed"
 			continue
 		}
-		m.alloc(r)
-		if r.Placed {
-			r.Node = nodeName(r.Name, r.Base, false)
+		m.alloc(r, bottomUp)
+		if !r.Placed {
+			continue
+		}
+		if r.Bypassed {
+			// 6.1 and 6.12 allocate it, then rmem_cma_setup() says "bypass ... node" and the
+			// memory is freed at once: it stays free for the regions after it.
+			m.release(r.Range)
+			if km.AllocRangesNeighbour && km.KeepsFailedInArray {
+				reservedMem = append(reservedMem, r.Range)
+			}
+			r.Placed, r.Failure = false, bypassed
+			continue
+		}
+		r.Node = nodeName(r.Name, r.Base, false)
+		setup(r)
+		if r.Refused != "" && !r.MemoryLost {
+			m.release(r.Range) // setup failed right after the allocation: memblock_phys_free
+		}
+		if km.AllocRangesNeighbour && (r.Refused == "" || r.MemoryLost || km.KeepsFailedInArray) {
+			reservedMem = append(reservedMem, r.Range)
 		}
 	}
+	for _, r := range fixedInit {
+		if !r.Bypassed {
+			setup(r)
+		}
+	}
+	p.initOrder = append(order, fixedInit...)
 	// Free ranges never share a base, so lowest first is the list reversed. No free memory
 	// stays nil, as free() returns it.
 	if len(m.freeList) > 0 {
 		p.Free = slices.Clone(m.freeList)
 		slices.Reverse(p.Free)
+	}
+}
+
+const bypassed = "bypassed: cma= on the kernel command line replaces the default CMA node"
+
+// refusal marks a region the kernel places (or reserves) but then sets nothing up over, as
+// its model says.
+func refusal(p *Plan, km *kmodel.Model, r *Region) {
+	if !(r.Reuse && r.NoMap) {
+		return
+	}
+	switch km.NoMapReusable {
+	case kmodel.Refused:
+		r.Refused = "no-map together with reusable: 'compatible matching fail', the memory goes back to the kernel"
+	case kmodel.Lost:
+		r.Refused = "no-map together with reusable: not a CMA area, the memory stays reserved no-map and nothing uses it"
+		r.MemoryLost = true
 	}
 }

@@ -28,7 +28,7 @@ func TestFreeListStaysFree(t *testing.T) {
 			if rng.Intn(3) == 0 {
 				r.AllocRanges = []Range{{rnd(256), rnd(128)}}
 			}
-			m.alloc(r)
+			m.alloc(r, nil)
 			if want := m.free(); !slices.Equal(m.freeList, want) {
 				t.Fatalf("layout %d, allocation %d (%+v): free list %v, free() %v", iter, a, r.Range, m.freeList, want)
 			}

@@ -1,51 +1,52 @@
 // Package plan is the placement planner: it resolves a loaded board into the Plan, the single
-// model every emitter and the boot check read, predicting where Linux 6.1 places each dynamic
-// reserved-memory region.
+// model every emitter and the boot check read, predicting where the board's kernel places each
+// dynamic reserved-memory region. What differs between kernel versions comes from package
+// kmodel; this package replays it.
 //
-// # How 6.1 places reserved memory, and how this package replays it
+// # How Linux places reserved memory, and how this package replays it
 //
 // Read from drivers/of/fdt.c, drivers/of/of_reserved_mem.c, mm/memblock.c and lib/sort.c of
-// Linux 6.1, and checked against real boots (see ../shared/FACTS.md, section 2):
+// Linux 6.1, 6.12 and 7.3, and checked against real boots (../shared/FACTS.md, sections 2 and 5):
 //
 //  1. Before the reserved-memory scan, memblock already holds the kernel image, the initrd and
 //     the DTB. The board describes these as firmware regions with emit: false; every firmware
 //     region is treated as taken.
 //  2. One pass over the /reserved-memory children in DT order (the board's order: firmware
 //     regions first, then pools) reserves every fixed (reg) region at once (no-map ones are
-//     marked nomap, which memblock's allocator skips just the same) and saves every child into
-//     an array of at most 64 entries: fixed ones with their base and size, dynamic ones with
-//     base 0 and size 0.
-//  3. When two or more are saved, the array is sorted by (base, size) with the kernel's
+//     marked nomap, which memblock's allocator skips just the same).
+//  3. The order of the dynamic (size) regions, kmodel.Model.Placement:
+//     6.1 saves every child into an array of at most 64 entries (fixed ones with their base and
+//     size, dynamic ones with base 0 and size 0) and sorts it by (base, size) with the kernel's
 //     heapsort (sort_r, bottom-up sift-down), which is not stable: the dynamic entries, all
 //     equal, come first in a permutation that depends on every entry, fixed ones included.
-//     This package runs the same algorithm over the same array (heapsort.go), so the order is
-//     the kernel's, not DT order.
-//  4. The array is walked in sorted order. Each dynamic entry is allocated then: its alignment
-//     is `alignment` or SMP_CACHE_BYTES, raised for a reusable shared-dma-pool to
-//     CMA_MIN_ALIGNMENT_BYTES = PAGE_SIZE << pageblock_order; it tries each alloc-ranges entry
-//     in order (first fit wins), or all memory when it has none. memblock allocates top-down:
-//     walking the free ranges (memory minus reserved and nomap) from the highest, the first
-//     candidate round_down(end - size, align) that stays inside the range wins. memblock never
-//     returns the first page (start is raised to PAGE_SIZE) and the caller treats base 0 as
-//     failure.
+//     This package runs the same algorithm over the same array (heapsort.go).
+//     6.12 and 7.3 save only the dynamic nodes (at most 64) and allocate them in DT order.
+//  4. Each dynamic region is allocated in that order: its alignment is `alignment` or
+//     SMP_CACHE_BYTES, raised for a reusable shared-dma-pool to CMA_MIN_ALIGNMENT_BYTES =
+//     PAGE_SIZE << pageblock_order; it tries each alloc-ranges entry in order (first fit wins),
+//     or all memory when it has none. memblock allocates top-down: walking the free ranges
+//     (memory minus reserved and nomap) from the highest, the first candidate
+//     round_down(end - size, align) that stays inside the range wins. From 6.12 an alloc-ranges
+//     entry that starts at or inside an earlier dynamic region (and does not end in one) is
+//     allocated bottom-up instead. memblock never returns the first page and the caller treats
+//     base 0 as failure.
+//  5. A region whose setup then fails (a CMA pool off the CMA alignment or beyond the CMA slots,
+//     no-map together with reusable where the kernel refuses it, the default CMA node that
+//     cma= bypasses) gives its memory back at once, so the regions after it can use it.
 //
 // Assumptions: memblock is top-down (the default on arm64, arm and riscv64); no NUMA node
-// constraints; nothing else (crashkernel, other early reservations) takes memory before the
-// reserved-memory scan apart from what the board lists as firmware; later kernels
-// (about 6.13 on) restructured this code and are not replayed differently.
+// constraints; nothing else (crashkernel, /memreserve/ entries, other early reservations) takes
+// memory before the reserved-memory scan apart from what the board lists as firmware.
 package plan
 
 import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/dtheap/dtheap/board"
+	"github.com/dtheap/dtheap/kmodel"
 )
-
-// MaxReservedRegions is MAX_RESERVED_REGIONS in 6.1 drivers/of/of_reserved_mem.c.
-const MaxReservedRegions = 64
 
 // smpCacheBytes is the alignment memblock uses when a dynamic region gives none.
 const smpCacheBytes = 64
@@ -60,9 +61,9 @@ func Build(b *board.Board) *Plan {
 		Arch:          b.Arch,
 		AddressCells:  b.AddressCells,
 		SizeCells:     b.SizeCells,
-		Kernel:        kernelFacts(b),
 		MemoryUnknown: b.MemoryUnknown,
 	}
+	p.Model, p.Kernel = kernelFacts(b)
 	for _, m := range b.Memory {
 		p.Memory = append(p.Memory, Bank{Name: m.Name, Range: Range{m.Base, m.Size}})
 	}
@@ -98,7 +99,7 @@ func poolRegion(bp *board.Pool, k Kernel) *Region {
 		AllocIndex: -1, Pos: bp.Pos, Silenced: bp.Silence, Placed: bp.Fixed}
 	switch r.Kind {
 	case KindCMA:
-		r.Reuse, r.Compat, r.DefaultCMA = true, "shared-dma-pool", bp.Default
+		r.Reuse, r.Compat, r.DefaultCMA, r.NoMap = true, "shared-dma-pool", bp.Default, bp.NoMap
 	case KindCarveout, KindUnmapped:
 		r.NoMap, r.Compat = true, "shared-dma-pool"
 	case KindReserved:
@@ -124,80 +125,102 @@ func poolRegion(bp *board.Pool, k Kernel) *Region {
 	return r
 }
 
-// VersionAtLeast reports whether a "major.minor" version is at least maj.min.
-func VersionAtLeast(v string, maj, min int) bool {
-	parts := strings.SplitN(v, ".", 3)
-	a, _ := strconv.Atoi(parts[0])
-	b := 0
-	if len(parts) > 1 {
-		b, _ = strconv.Atoi(parts[1])
-	}
-	return a > maj || (a == maj && b >= min)
-}
-
-// kernelFacts derives the numbers the rules need from the board's kernel section.
-func kernelFacts(b *board.Board) Kernel {
+// kernelFacts derives the numbers the rules need from the board's kernel section, through the
+// model of its version (package kmodel). A version the schema let through but kmodel cannot
+// read gets 6.1's model, as a board without a version does.
+func kernelFacts(b *board.Board) (*kmodel.Model, Kernel) {
 	bk := b.Kernel
-	k := Kernel{Version: bk.Version, PageSize: bk.PageSize, Hugetlb: bk.Hugetlb,
-		CMAAreas: bk.CMAAreas, Cmdline: bk.Cmdline, CMAEnabled: bk.CMA}
-	pageShift := 12
-	switch bk.PageSize {
-	case 16 << 10:
-		pageShift = 14
-	case 64 << 10:
-		pageShift = 16
+	m, err := kmodel.For(bk.Version)
+	if err != nil {
+		m = kmodel.ForVersion(kmodel.Proven[0])
 	}
-	maxOrder := bk.MaxOrder
-	if maxOrder == 0 {
-		// 6.1 defaults: arm64 ARCH_FORCE_MAX_ORDER 11/12/14 for 4K/16K/64K pages; 11 elsewhere.
-		maxOrder = map[int]int{12: 11, 14: 12, 16: 14}[pageShift]
-	}
-	order := maxOrder - 1
-	if bk.Hugetlb {
-		// HUGETLB_PAGE_ORDER is the PMD order: PMD_SHIFT - PAGE_SHIFT = PAGE_SHIFT - 3.
-		if h := pageShift - 3; h < order {
-			order = h
-		}
-	}
-	if bk.PageblockOrder >= 0 {
-		order = bk.PageblockOrder
-	}
-	k.PageblockOrder = order
-	k.CMAAlignment = bk.PageSize << order
-	// 6.1: MAX_CMA_AREAS = 1 + CONFIG_CMA_AREAS; the +1 went away around 6.9.
-	k.CMASlots = k.CMAAreas
-	if !VersionAtLeast(k.Version, 6, 9) {
-		k.CMASlots++
-	}
-	for _, p := range b.Pools {
-		if p.Kind == "cma" && p.Default {
-			k.DefaultCMAHeap = nodeName(p.Name, p.Base, p.Fixed)
-			if VersionAtLeast(k.Version, 6, 17) {
-				k.DefaultCMAHeap = "default_cma_region"
-			}
-			break
-		}
-	}
-	return k
+	cfg := kconfig(bk)
+	k := Kernel{Version: bk.Version, Model: m.Version.String(), ModelNote: m.Note(), PageSize: bk.PageSize,
+		Hugetlb: bk.Hugetlb, THP: bk.THP, NUMA: bk.NUMA, Cmdline: bk.Cmdline, CMAEnabled: bk.CMA,
+		PageblockOrder: m.PageblockOrder(cfg), CMAAlignment: m.CMAAlignment(cfg),
+		CMAAreas: m.CMAAreas(cfg), CMASlots: m.CMASlots(cfg)}
+	return m, k
 }
 
-// heapsAndDevices attaches heaps and consumer devices to the regions.
+func kconfig(bk board.Kernel) kmodel.Config {
+	return kmodel.Config{PageSize: bk.PageSize, Hugetlb: bk.Hugetlb, THP: bk.THP, MaxOrder: bk.MaxOrder,
+		PageBlockMaxOrder: bk.PageBlockMaxOrder, PageblockOrder: bk.PageblockOrder,
+		PageblockOrderSet: bk.PageblockOrder >= 0, CMAAreas: bk.CMAAreas, NUMA: bk.NUMA}
+}
+
+// KModel returns the kernel model the plan was made with (for a plan built by hand, the model
+// of its kernel version).
+func (p *Plan) KModel() *kmodel.Model {
+	if p.Model == nil {
+		m, err := kmodel.For(p.Kernel.Version)
+		if err != nil {
+			m = kmodel.ForVersion(kmodel.Proven[0])
+		}
+		p.Model = m
+	}
+	return p.Model
+}
+
+// heapsAndDevices attaches heaps and consumer devices to the regions. The kernel's own CMA
+// heaps come first for each pool, then the one our module registers; on a kernel that makes a
+// heap over every CMA area itself (7.3), a cma pool's heap: names one of the kernel's heaps and
+// the module registers none over it.
 func heapsAndDevices(p *Plan, b *board.Board) {
+	km := p.KModel()
 	byName := map[string]*Region{}
 	for _, r := range p.Regions {
 		if r.IsPool() {
-			byName[r.Name] = r
+			if _, dup := byName[r.Name]; !dup {
+				byName[r.Name] = r
+			}
+		}
+	}
+	own := map[*Region][]string{}
+	if p.Kernel.CMAEnabled {
+		var areas []kmodel.CMAArea
+		var regs []*Region
+		for _, r := range p.initOrder {
+			if r.Kind == KindCMA && r.Placed && r.Refused == "" && !r.Bypassed && !r.Dropped {
+				areas = append(areas, kmodel.CMAArea{Node: r.Node, Default: r.DefaultCMA})
+				regs = append(regs, r)
+			}
+		}
+		if kmodel.CmdlineCMA(p.Kernel.Cmdline) && len(areas) < p.Kernel.CMASlots {
+			areas = append(areas, kmodel.CMAArea{Node: kmodel.CmdlineCMAName, Default: true})
+			regs = append(regs, nil)
+		}
+		for _, kh := range km.KernelCMAHeaps(areas) {
+			p.Kernel.OwnHeaps = append(p.Kernel.OwnHeaps, kh.Name)
+			if r := regs[kh.Area]; r != nil {
+				own[r] = append(own[r], kh.Name)
+				if r.DefaultCMA && p.Kernel.DefaultCMAHeap == "" {
+					p.Kernel.DefaultCMAHeap = kh.Name
+				}
+			}
 		}
 	}
 	devIndex := map[string]*Device{}
 	for i := range b.Pools {
 		bp := &b.Pools[i]
 		r := byName[bp.Name]
-		if r.DefaultCMA && p.Kernel.DefaultCMAHeap != "" && p.Kernel.CMAEnabled {
-			p.Heaps = append(p.Heaps, &Heap{Name: p.Kernel.DefaultCMAHeap, Pool: r.Name, Kind: KindCMA,
-				Mapping: MapCached, Provider: "kernel", Region: r, Pos: bp.Pos})
+		for _, name := range own[r] {
+			h := &Heap{Name: name, Pool: r.Name, Kind: KindCMA, Mapping: MapCached, Provider: "kernel", Region: r, Pos: bp.Pos}
+			if bp.Heap == name {
+				h.Pos = bp.Field("heap")
+			}
+			if r.Heap == nil || bp.Heap == name {
+				r.Heap = h
+			}
+			p.Heaps = append(p.Heaps, h)
 		}
-		if bp.Heap != "" {
+		switch {
+		case bp.Heap == "":
+		case contains(own[r], bp.Heap):
+			// heap: names the kernel's own heap over this pool: nothing for the module to do.
+		case r.Kind == KindCMA && km.CMAHeapsFromKernel():
+			// The kernel makes this pool's heaps itself, under other names (rule
+			// cma-heap-name): the module must not register one over it.
+		default:
 			h := &Heap{Name: bp.Heap, Pool: r.Name, Kind: r.Kind, Provider: "dtheap", Region: r, Pos: bp.Field("heap")}
 			switch r.Kind {
 			case KindUnmapped:
@@ -226,6 +249,15 @@ func heapsAndDevices(p *Plan, b *board.Board) {
 			dev.Pools = append(dev.Pools, r.Name)
 		}
 	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // Pools returns the pool regions (not firmware), in board order.

@@ -1,6 +1,9 @@
 package plan
 
-import "github.com/dtheap/dtheap/diag"
+import (
+	"github.com/dtheap/dtheap/diag"
+	"github.com/dtheap/dtheap/kmodel"
+)
 
 // Kind says what a region is and so how the kernel treats it.
 type Kind string
@@ -71,13 +74,25 @@ type Plan struct {
 	Free []Range `json:"free"`
 	// Findings are the validation results (also attached to the regions they concern).
 	Findings diag.List `json:"-"`
+	// Model is the kernel model the plan was made with (KModel fills it in for a plan built
+	// by hand).
+	Model *kmodel.Model `json:"-"`
+	// initOrder is the order in which the kernel runs the regions' init functions (and so
+	// hands out CMA slots): the dynamic regions in allocation order, then the fixed ones.
+	initOrder []*Region
 }
 
 // Kernel holds the kernel facts that change the rules.
 type Kernel struct {
-	Version        string `json:"version"`
+	Version string `json:"version"`
+	// Model is the proven kernel model used for this version (package kmodel), ModelNote why
+	// when it is not the version itself.
+	Model          string `json:"model"`
+	ModelNote      string `json:"model_note,omitempty"`
 	PageSize       uint64 `json:"page_size"`
 	Hugetlb        bool   `json:"hugetlb"`
+	THP            bool   `json:"thp,omitempty"`
+	NUMA           bool   `json:"numa,omitempty"`
 	PageblockOrder int    `json:"pageblock_order"`
 	CMAAlignment   uint64 `json:"cma_alignment"` // PAGE_SIZE << pageblock_order
 	CMAAreas       int    `json:"cma_areas"`     // CONFIG_CMA_AREAS
@@ -87,6 +102,9 @@ type Kernel struct {
 	// DefaultCMAHeap is the name the kernel gives the heap over the default CMA area, "" if
 	// this kernel (or board) has none.
 	DefaultCMAHeap string `json:"default_cma_heap,omitempty"`
+	// OwnHeaps are the names of every CMA heap the kernel registers itself, those over the
+	// area cma= makes included (which no pool describes).
+	OwnHeaps []string `json:"own_heaps,omitempty"`
 }
 
 // Bank is one DRAM bank.
@@ -135,8 +153,16 @@ type Region struct {
 	// AtZero marks an unplaced region that would fit only at address 0, which the kernel
 	// never hands out (memblock skips the first page; base 0 means failure).
 	AtZero bool `json:"at_zero,omitempty"`
-	// Dropped marks a region beyond the kernel's MAX_RESERVED_REGIONS: never saved.
+	// Dropped marks a region beyond the kernel's region limit: never saved or allocated.
 	Dropped bool `json:"dropped,omitempty"`
+	// Bypassed marks the default CMA node when cma= on the command line replaces it.
+	Bypassed bool `json:"bypassed,omitempty"`
+	// Refused says why the kernel, having placed or reserved the region, sets nothing up
+	// over it; its memory goes back to the kernel unless MemoryLost.
+	Refused    string `json:"refused,omitempty"`
+	MemoryLost bool   `json:"memory_lost,omitempty"`
+	// NoCMASlot marks a CMA pool refused because every CMA slot was taken before it.
+	NoCMASlot bool `json:"-"`
 
 	Heap    *Heap    `json:"-"`
 	Devices []string `json:"devices,omitempty"` // consumer device refs (&label or /path)
@@ -154,8 +180,8 @@ type Heap struct {
 	Pool    string  `json:"pool"` // region name
 	Kind    Kind    `json:"kind"` // cma, carveout, unmapped
 	Mapping Mapping `json:"mapping"`
-	// Provider is "dtheap" for heaps our module registers, "kernel" for the heap the kernel
-	// creates itself over the default CMA area.
+	// Provider is "dtheap" for heaps our module registers, "kernel" for the heaps the kernel
+	// creates itself over CMA areas (kmodel.Model.KernelCMAHeaps).
 	Provider string   `json:"provider"`
 	Region   *Region  `json:"-"`
 	Pos      diag.Pos `json:"-"`

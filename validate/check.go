@@ -2,12 +2,13 @@ package validate
 
 import (
 	"fmt"
-	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/dtheap/dtheap/board"
 	"github.com/dtheap/dtheap/diag"
 	"github.com/dtheap/dtheap/internal/size"
+	"github.com/dtheap/dtheap/kmodel"
 	"github.com/dtheap/dtheap/plan"
 )
 
@@ -74,7 +75,8 @@ func Check(b *board.Board, p *plan.Plan, opts Options) diag.List {
 	}
 	var out diag.List
 	for _, f := range c.out {
-		if disabled[f.Rule] || (f.Severity == diag.Info && !opts.Verbose && f.Rule == "predicted-placement") {
+		verboseOnly := f.Rule == "predicted-placement" || (f.Rule == "kernel-version" && c.p.KModel().Relation == kmodel.Exact)
+		if disabled[f.Rule] || (f.Severity == diag.Info && !opts.Verbose && verboseOnly) {
 			continue
 		}
 		if opts.Werror && f.Severity == diag.Warning {
@@ -98,17 +100,20 @@ func (c *checker) silence(name string, ids []string) {
 	c.silent[name] = m
 }
 
-// report adds a finding for a rule about a region (name may be "").
-func (c *checker) report(rule, region string, pos diag.Pos, hint string, format string, args ...any) {
+// report adds a finding for a rule about a region (name may be "") and returns it, or nil when
+// the region silences the rule: a caller that adds to the finding must add to what it got, never
+// to the last finding of the list, which may be another one.
+func (c *checker) report(rule, region string, pos diag.Pos, hint string, format string, args ...any) *diag.Finding {
 	r, ok := Lookup(rule)
 	if !ok {
 		panic("validate: unknown rule " + rule) // a programming error, caught by the catalog test
 	}
 	if region != "" && c.silent[region][rule] {
-		return
+		return nil
 	}
 	c.out = append(c.out, diag.Finding{Pos: pos, Severity: r.Severity, Rule: rule,
 		Message: fmt.Sprintf(format, args...), Hint: hint})
+	return &c.out[len(c.out)-1]
 }
 
 func (c *checker) pos(region, field string) diag.Pos {
@@ -227,16 +232,39 @@ func (c *checker) regions() {
 			c.report("arm-map-unsupported", r.Name, c.pos(r.Name, "no-map"), "remove no-map: false", "pool %q is a non-reusable shared-dma-pool without no-map, which 32-bit arm refuses", r.Name)
 		}
 	}
-	if n := c.emitted(); n > plan.MaxReservedRegions {
-		var first *plan.Region
-		for _, r := range c.p.Regions {
-			if r.Dropped {
-				first = r
-				break
-			}
+	c.regionLimit()
+}
+
+// regionLimit reports the first region the kernel drops for its region limit (plan marks it),
+// in the words of the kernel's model: 6.1 counts every child, 6.12 and later only the dynamic
+// ones.
+func (c *checker) regionLimit() {
+	km := c.p.KModel()
+	var first *plan.Region
+	for _, r := range c.p.Regions {
+		if r.Dropped {
+			first = r
+			break
 		}
-		c.report("too-many-regions", "", first.Pos, "merge regions or drop the ones the kernel need not know", "%d /reserved-memory children, the kernel keeps only %d: %q and every region after it are ignored", n, plan.MaxReservedRegions, first.Name)
 	}
+	if first == nil {
+		return
+	}
+	if km.RegionLimit > 0 {
+		c.report("too-many-regions", "", first.Pos, "merge regions or drop the ones the kernel need not know",
+			"%d /reserved-memory children, Linux %s keeps only %d ('not enough space for all defined regions.'): %q and every region after it are ignored",
+			c.emitted(), c.p.Kernel.Version, km.RegionLimit, first.Name)
+		return
+	}
+	n := 0
+	for _, r := range c.p.Regions {
+		if r.Emit && !r.Fixed {
+			n++
+		}
+	}
+	c.report("too-many-regions", "", first.Pos, "give some pools a fixed base, or merge them: only dynamic regions count",
+		"%d dynamic /reserved-memory children, Linux %s allocates only %d ('too many defined dynamic regions, skip'): %q and every dynamic region after it are never allocated",
+		n, c.p.Kernel.Version, km.DynamicLimit, first.Name)
 }
 
 func (c *checker) emitted() int {
@@ -273,9 +301,10 @@ func (c *checker) overlaps() {
 		if c.silent[a.Name]["overlap"] {
 			continue
 		}
-		c.report("overlap", b.Name, pos, hint, "%s %q %s overlaps %s %q %s: 0x%x-0x%x (%s) shared",
-			kindWord(b), b.Name, span(b.Range), kindWord(a), a.Name, span(a.Range), lo, hi, size.Approx(hi-lo))
-		c.out[len(c.out)-1].Related = []diag.Pos{a.Pos}
+		if f := c.report("overlap", b.Name, pos, hint, "%s %q %s overlaps %s %q %s: 0x%x-0x%x (%s) shared",
+			kindWord(b), b.Name, span(b.Range), kindWord(a), a.Name, span(a.Range), lo, hi, size.Approx(hi-lo)); f != nil {
+			f.Related = []diag.Pos{a.Pos}
+		}
 	}
 }
 
@@ -288,7 +317,7 @@ func kindWord(r *plan.Region) string {
 
 func (c *checker) placement() {
 	for _, r := range c.p.Regions {
-		if r.Fixed || r.Size == 0 || r.Dropped || !c.dramKnown() {
+		if r.Fixed || r.Size == 0 || r.Dropped || r.Bypassed || !c.dramKnown() {
 			continue
 		}
 		if !r.Placed {
@@ -306,7 +335,8 @@ func (c *checker) placement() {
 
 func (c *checker) cma() {
 	k := c.p.Kernel
-	var cmaPools, defaults []*plan.Region
+	km := c.p.KModel()
+	var defaults []*plan.Region
 	for _, r := range c.p.Regions {
 		if r.Kind != plan.KindCMA {
 			if r.DefaultCMA || c.poolDefault[r.Name] {
@@ -318,7 +348,10 @@ func (c *checker) cma() {
 			c.report("cma-disabled", r.Name, c.pos(r.Name, "kind"), "enable CONFIG_CMA and CONFIG_DMA_CMA, or make the pool a carveout", "pool %q is a CMA pool but the kernel has no CMA", r.Name)
 			continue
 		}
-		cmaPools = append(cmaPools, r)
+		if r.NoMap {
+			c.nomapReusable(r)
+			continue
+		}
 		if r.DefaultCMA {
 			defaults = append(defaults, r)
 		}
@@ -339,49 +372,86 @@ func (c *checker) cma() {
 			}
 		}
 	}
-	slots := k.CMASlots
-	used := len(cmaPools)
-	if hasCmdlineCMA(k.Cmdline) {
-		used++ // cma= makes its own area; a default node is then bypassed
-		if len(defaults) > 0 {
-			used--
-		}
-	}
-	if used > slots {
-		extra := cmaPools[len(cmaPools)-1]
-		if slots < len(cmaPools) {
-			extra = cmaPools[slots]
-		}
-		c.report("cma-slots", extra.Name, extra.Pos, fmt.Sprintf("raise CONFIG_CMA_AREAS to at least %d, or merge pools", cmaAreasFor(used, k.Version)),
-			"%d CMA areas but the kernel has %d slots (CONFIG_CMA_AREAS=%d): %q and later ones fail", used, slots, k.CMAAreas, extra.Name)
-	}
+	c.cmaSlots(km)
 	if len(defaults) > 1 {
 		for _, d := range defaults[1:] {
 			c.report("multiple-default-cma", d.Name, c.pos(d.Name, "default"), "keep default: true on one pool", "pool %q is a second default CMA pool (first: %q)", d.Name, defaults[0].Name)
 		}
 	}
-	if hasCmdlineCMA(k.Cmdline) && len(defaults) > 0 {
+	if kmodel.CmdlineCMA(k.Cmdline) && len(defaults) > 0 {
 		pos := c.b.Kernel.Pos["cmdline"]
-		c.report("cmdline-cma", defaults[0].Name, pos, "remove cma= from the command line to use the pool node", "the command line's cma= overrides the default CMA pool %q: the kernel bypasses the node", defaults[0].Name)
+		msg := "the command line's cma= overrides the default CMA pool %q: Linux %s bypasses the node ('bypass ... node, using cmdline CMA params instead')"
+		if !km.CmdlineCMAReservesDefault {
+			msg = "the command line's cma= overrides the default CMA pool %q: Linux %s skips the node ('Skipping dt linux,cma-default node in favor for \"cma=\" kernel param.')"
+		}
+		c.report("cmdline-cma", defaults[0].Name, pos, "remove cma= from the command line to use the pool node", msg, defaults[0].Name, k.Version)
 	}
 }
 
-func cmaAreasFor(n int, version string) int {
-	if !plan.VersionAtLeast(version, 6, 9) {
-		return n - 1
+// cmaSlots reports the first CMA pool the kernel refuses for want of a CMA slot (the plan hands
+// the slots out in the kernel's init order), or the cma= area if that is the one left out.
+func (c *checker) cmaSlots(km *kmodel.Model) {
+	k := c.p.Kernel
+	used := 0
+	var first *plan.Region
+	for _, r := range c.p.Regions {
+		switch {
+		case r.NoCMASlot:
+			used++
+			if first == nil {
+				first = r
+			}
+		case r.Kind == plan.KindCMA && r.Placed && r.Refused == "" && !r.Bypassed && k.CMAEnabled:
+			used++
+		}
 	}
-	return n
+	if kmodel.CmdlineCMA(k.Cmdline) {
+		used++
+	}
+	if used <= k.CMASlots {
+		return
+	}
+	slots := fmt.Sprintf("MAX_CMA_AREAS = CONFIG_CMA_AREAS = %d", k.CMAAreas)
+	if km.CMASlotsExtra > 0 {
+		slots = fmt.Sprintf("MAX_CMA_AREAS = %d + CONFIG_CMA_AREAS=%d", km.CMASlotsExtra, k.CMAAreas)
+	}
+	hint := fmt.Sprintf("raise CONFIG_CMA_AREAS to at least %d, or merge pools", km.CMAAreasFor(used))
+	if first == nil {
+		c.report("cma-slots", "", c.b.Kernel.Pos["cmdline"], hint,
+			"%d CMA areas with the one cma= makes, but Linux %s has %d slots (%s): the cma= area fails", used, k.Version, k.CMASlots, slots)
+		return
+	}
+	c.report("cma-slots", first.Name, first.Pos, hint,
+		"%d CMA areas but Linux %s has %d slots (%s): %q and the CMA pools set up after it fail ('Not enough slots for CMA reserved regions!')", used, k.Version, k.CMASlots, slots, first.Name)
 }
 
-var cmdlineCMA = regexp.MustCompile(`(^|\s)cma=`)
-
-func hasCmdlineCMA(cmdline string) bool { return cmdlineCMA.MatchString(cmdline) }
+// nomapReusable reports a cma pool that also says no-map: every kernel mishandles it, each in
+// its own way (kmodel.Model.NoMapReusable).
+func (c *checker) nomapReusable(r *plan.Region) {
+	hint := "remove no-map: (a CMA pool stays in the linear map), or make the pool kind: carveout"
+	if r.MemoryLost {
+		c.report("nomap-reusable", r.Name, c.pos(r.Name, "no-map"), hint,
+			"pool %q is no-map and reusable: Linux %s accepts it without an error (it logs 'nomap reusable') but makes no CMA area of it: its %s stay reserved and nothing can use them",
+			r.Name, c.p.Kernel.Version, size.Approx(r.Size))
+		return
+	}
+	c.report("nomap-reusable", r.Name, c.pos(r.Name, "no-map"), hint,
+		"pool %q is no-map and reusable: Linux %s refuses it ('node %s compatible matching fail') and gives the memory back: no CMA area, no heap",
+		r.Name, c.p.Kernel.Version, r.Node)
+}
 
 func (c *checker) heaps() {
 	k := c.p.Kernel
 	kernelNames := map[string]string{"system": "the kernel's system heap"}
-	if k.DefaultCMAHeap != "" {
-		kernelNames[k.DefaultCMAHeap] = "the kernel's heap over the default CMA pool"
+	for _, h := range c.p.Heaps {
+		if h.Provider == "kernel" {
+			kernelNames[h.Name] = fmt.Sprintf("the kernel's own CMA heap over pool %q", h.Pool)
+		}
+	}
+	for _, n := range k.OwnHeaps {
+		if _, ok := kernelNames[n]; !ok {
+			kernelNames[n] = "the kernel's own CMA heap over the area cma= makes"
+		}
 	}
 	seen := map[string]*plan.Heap{}
 	n := 0
@@ -399,7 +469,7 @@ func (c *checker) heaps() {
 			c.report("heap-name", r.Name, h.Pos, fmt.Sprintf("shorten it to at most %d bytes", nameMax), "heap name of pool %q is %d bytes, longer than a file name may be (NAME_MAX %d): /dev/dma_heap/%.16s... cannot be created", r.Name, len(h.Name), nameMax, h.Name)
 		}
 		if why, bad := kernelNames[h.Name]; bad {
-			c.report("heap-name-kernel", r.Name, h.Pos, "pick another name", "heap name %q is taken by %s (kernel %s)", h.Name, why, k.Version)
+			c.report("heap-name-kernel", r.Name, h.Pos, "pick another name", "heap name %q is taken by %s (Linux %s): the module's dma_heap_add would fail after a sysfs duplicate-name trace", h.Name, why, k.Version)
 		}
 		if prev := seen[h.Name]; prev != nil {
 			c.report("heap-name-duplicate", r.Name, h.Pos, "give each heap its own name", "heap name %q is also used by pool %q", h.Name, prev.Pool)
@@ -413,6 +483,7 @@ func (c *checker) heaps() {
 			c.report("heap-on-default-cma", r.Name, h.Pos, "remove heap: and use the kernel's heap "+k.DefaultCMAHeap, "the kernel already makes heap %q over the default CMA pool %q", k.DefaultCMAHeap, r.Name)
 		}
 	}
+	c.cmaHeapNames()
 	for i := range c.b.Pools {
 		p := &c.b.Pools[i]
 		if p.Kind == "carveout" && p.Heap != "" && p.Mapping != "writecombine" {
@@ -471,9 +542,49 @@ func (c *checker) devices() {
 	}
 }
 
+// cmaHeapNames: on a kernel that registers a heap over every CMA area itself (7.3), a cma
+// pool's heap: can only name one of those heaps; the module registers none over it.
+func (c *checker) cmaHeapNames() {
+	km := c.p.KModel()
+	if !km.CMAHeapsFromKernel() {
+		return
+	}
+	for i := range c.b.Pools {
+		bp := &c.b.Pools[i]
+		r := c.byName[bp.Name]
+		if bp.Kind != "cma" || bp.Heap == "" || r == nil || r.Refused != "" || r.Bypassed || !r.Placed || !c.p.Kernel.CMAEnabled {
+			continue
+		}
+		var names []string
+		for _, h := range c.p.Heaps {
+			if h.Provider == "kernel" && h.Region == r {
+				names = append(names, h.Name)
+			}
+		}
+		if len(names) == 0 || slices.Contains(names, bp.Heap) {
+			continue
+		}
+		want := kmodel.CMAName(r.Node)
+		hint := fmt.Sprintf("write heap: %s (the node's full name), or remove heap:", want)
+		also := ""
+		if r.DefaultCMA {
+			hint = fmt.Sprintf("write heap: %s or heap: %s, or remove heap:", want, km.DefaultHeapName)
+			also = fmt.Sprintf(" (and, as the default area, %s)", km.DefaultHeapName)
+		}
+		c.report("cma-heap-name", bp.Name, bp.Field("heap"), hint,
+			"Linux %s registers a heap over every CMA area itself, named after its node: pool %q becomes /dev/dma_heap/%s%s, and no heap %q will exist",
+			c.p.Kernel.Version, bp.Name, want, also, bp.Heap)
+	}
+}
+
+// kernel says which kernel model the plan used: always when the version is not a proven
+// model, with -v otherwise.
 func (c *checker) kernel() {
 	k := c.p.Kernel
-	if !plan.VersionAtLeast(k.Version, 6, 1) || plan.VersionAtLeast(k.Version, 6, 2) {
-		c.report("kernel-version", "", c.b.Kernel.Pos["version"], "", "kernel %s: placement is predicted with 6.1's algorithm (proven on 6.1 only)", k.Version)
+	km := c.p.KModel()
+	msg := fmt.Sprintf("kernel %s: dtheap's %s model (read from that version's source, proven by a boot)", k.Version, km.Version)
+	if note := km.Note(); note != "" {
+		msg = note
 	}
+	c.report("kernel-version", "", c.b.Kernel.Pos["version"], "", "%s", msg)
 }

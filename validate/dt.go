@@ -18,7 +18,7 @@ var treeRules = []Rule{
 	{"size-length", diag.Error, "a dynamic region's size is not #size-cells cells: 'invalid size property', the node is skipped"},
 	{"alignment-length", diag.Error, "a dynamic region's alignment is not #address-cells cells: 'invalid alignment property', the node is skipped"},
 	{"alloc-ranges-length", diag.Error, "alloc-ranges is not a whole number of <address size> pairs: 6.1 and 6.12 skip the node ('invalid alloc-ranges property'); 7.3 drops the partial pair (warning there)"},
-	{"nomap-reusable", diag.Error, "a region is both no-map and reusable: the memory leaves the linear map and no pool is made (6.1/6.12: 'compatible matching fail'; 7.3: 'nomap reusable')"},
+	{"nomap-reusable", diag.Error, "a region is both no-map and reusable (in a tree, or a board's cma pool with no-map: true): no pool is made; 6.1/6.12 refuse it ('compatible matching fail') and give the memory back, 7.3 accepts it silently ('nomap reusable') and the memory is lost"},
 	{"alignment-power-of-two", diag.Warning, "a dynamic region's alignment is not a power of two: memblock's round_down masks with alignment-1, so the region lands on an address that is not a multiple of it"},
 	{"no-reg-or-size", diag.Warning, "a /reserved-memory child has neither reg nor size: the kernel skips it without a word"},
 	{"node-disabled", diag.Info, "a /reserved-memory child has status other than okay: the kernel skips it (of_fdt_device_is_available)"},
