@@ -10,8 +10,8 @@ import (
 
 	"github.com/dtheap/dtheap/diag"
 	"github.com/dtheap/dtheap/dtbind"
-	"github.com/dtheap/dtheap/pipeline"
 	"github.com/dtheap/dtheap/kmodel"
+	"github.com/dtheap/dtheap/pipeline"
 )
 
 // load runs a generated board through the real loader, planner and validator.
