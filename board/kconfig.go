@@ -2,13 +2,14 @@ package board
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/dtheap/dtheap/diag"
+	"github.com/dtheap/dtheap/internal/input"
 )
 
 var kconfigHeader = regexp.MustCompile(`^# Linux/(\S+) (\d+\.\d+)(\.\d+)?\S* Kernel Configuration`)
@@ -16,15 +17,14 @@ var kconfigHeader = regexp.MustCompile(`^# Linux/(\S+) (\d+\.\d+)(\.\d+)?\S* Ker
 // applyKconfig replaces the board's kernel facts with those of a kernel .config, so the rules
 // match the kernel that will really boot.
 func applyKconfig(b *Board, path string, d *decoder) error {
-	f, err := os.Open(path)
+	data, err := input.ReadFile(path, "--kconfig", input.KconfigLimit)
 	if err != nil {
-		return &IOError{fmt.Errorf("--kconfig: %w", err)}
+		return &IOError{err}
 	}
-	defer f.Close()
 	vals := map[string]string{}
 	lines := map[string]int{}
 	version, arch := "", ""
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	n := 0
 	for sc.Scan() {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dtheap/dtheap/diag"
 	"github.com/dtheap/dtheap/internal/escape"
+	"github.com/dtheap/dtheap/internal/input"
 	"github.com/dtheap/dtheap/internal/size"
 )
 
@@ -59,7 +60,11 @@ func Load(path string, opts Options) (*Board, diag.List, error) {
 
 // loadChain parses a file and every file it extends, merging them into one tree.
 func loadChain(path string, stack []string) (*value, []string, diag.List, error) {
-	data, err := os.ReadFile(path)
+	what := "board file"
+	if len(stack) > 0 {
+		what = "extends: base file"
+	}
+	data, err := input.ReadFile(path, what, input.BoardLimit)
 	if err != nil {
 		if len(stack) > 0 && errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, nil, &IOError{fmt.Errorf("%s: extends %s: file not found", stack[len(stack)-1], path)}
@@ -97,10 +102,14 @@ func loadChain(path string, stack []string) (*value, []string, diag.List, error)
 		return nil, []string{path}, diag.List{{Pos: ext.pos, Severity: diag.Error, Rule: "extends",
 			Message: fmt.Sprintf("extends chain longer than %d files", maxExtends)}}, nil
 	}
-	if _, err := os.Stat(basePath); err != nil {
+	if st, err := os.Stat(basePath); err != nil {
 		return nil, []string{path}, diag.List{{Pos: ext.pos, Severity: diag.Error, Rule: "extends",
 			Message: fmt.Sprintf("base file %s: %v", basePath, unwrapPathError(err)),
 			Hint:    "extends: is relative to the file that says it"}}, nil
+	} else if !st.Mode().IsRegular() {
+		return nil, []string{path}, diag.List{{Pos: ext.pos, Severity: diag.Error, Rule: "extends",
+			Message: fmt.Sprintf("base file %s is %s", basePath, input.Kind(st.Mode())),
+			Hint:    "extends: names a board file (a regular file), relative to the file that says it"}}, nil
 	}
 	base, files, findings, err := loadChain(basePath, append(stack, path))
 	if err != nil || findings.Count(diag.Error) > 0 {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/dtheap/dtheap/diag"
+	bounded "github.com/dtheap/dtheap/internal/input"
 )
 
 // tree is a devicetree read from a file: the flattened blob and, for source, where each node
@@ -46,7 +47,7 @@ func IsSource(path string) bool {
 // line markers back to the original files.
 func readTree(path string, includes []string) (*tree, error) {
 	if !IsSource(path) {
-		blob, err := os.ReadFile(path)
+		blob, err := bounded.ReadFile(path, "devicetree", bounded.BlobLimit)
 		if err != nil {
 			return nil, err
 		}
@@ -56,7 +57,9 @@ func readTree(path string, includes []string) (*tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s is devicetree source and dtc is not installed: install device-tree-compiler, or pass a compiled .dtb", path)
 	}
-	if _, err := os.Stat(path); err != nil {
+	// cpp and dtc read the source: it must be a regular file of a sane size (a FIFO would
+	// hang them, /dev/zero never end).
+	if err := bounded.CheckRegular(path, "devicetree source", bounded.BlobLimit); err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "dtheap-lint-")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dtheap/dtheap/board"
 	"github.com/dtheap/dtheap/diag"
+	"github.com/dtheap/dtheap/internal/output"
 	"github.com/dtheap/dtheap/pipeline"
 	"github.com/dtheap/dtheap/plan"
 	"github.com/dtheap/dtheap/validate"
@@ -41,6 +42,8 @@ func (f *boardFlags) options() (pipeline.Options, error) {
 
 // load runs the pipeline on one board, mapping I/O errors to exit status 2.
 func load(path string, opts pipeline.Options) (*pipeline.Result, error) {
+	output.AddInput(path)
+	output.AddInput(opts.Kconfig)
 	res, err := pipeline.Load(path, opts)
 	if err != nil {
 		var ioe *board.IOError
@@ -48,6 +51,11 @@ func load(path string, opts pipeline.Options) (*pipeline.Result, error) {
 			err = fmt.Errorf("%s: %w", path, err)
 		}
 		return nil, &exitError{code: exitUsage, err: err}
+	}
+	if res.Board != nil {
+		for _, f := range res.Board.Files {
+			output.AddInput(f)
+		}
 	}
 	return res, nil
 }

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dtheap/dtheap/dtbind"
+	"github.com/dtheap/dtheap/internal/input"
 	"github.com/dtheap/dtheap/internal/output"
 )
 
@@ -49,7 +49,8 @@ With --check nothing is written: exit 1 when OUT.dtb differs from what would be 
 			if err != nil {
 				return err
 			}
-			blob, err := os.ReadFile(base)
+			output.AddInput(base)
+			blob, err := input.ReadFile(base, "--base", input.BlobLimit)
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
@@ -81,7 +82,7 @@ With --check nothing is written: exit 1 when OUT.dtb differs from what would be 
 // which a reviewer can read, when dtc is installed. done is false when it could not (no dtc,
 // no file on disk): the caller falls back to the plain byte comparison.
 func checkDTB(cmd *cobra.Command, path string, want []byte) (done bool, err error) {
-	have, rerr := os.ReadFile(path)
+	have, rerr := input.ReadFile(path, "-o", input.BlobLimit)
 	dtc, lerr := exec.LookPath("dtc")
 	if rerr != nil || lerr != nil || bytes.Equal(have, want) {
 		return false, nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dtheap/dtheap/diag"
 	"github.com/dtheap/dtheap/dtbind"
+	"github.com/dtheap/dtheap/internal/output"
 	"github.com/dtheap/dtheap/lint"
 )
 
@@ -41,6 +42,7 @@ commands).`,
   dtheap import board.dts --name myboard --arch arm64`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			output.AddInput(args[0])
 			mem, err := parseMemory(memory)
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dtheap/dtheap/internal/output"
 	"github.com/dtheap/dtheap/provision"
 	"github.com/dtheap/dtheap/provision/initramfs"
 )
@@ -31,6 +32,9 @@ initramfs, which the kernel unpacks in order. Same inputs, same bytes.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return &exitError{code: exitUsage, err: fmt.Errorf("initramfs: -o FILE is required")}
+			}
+			for _, in := range append([]string{checker, selftest}, modules...) {
+				output.AddInput(in)
 			}
 			p, err := loadPlan(cmd, args[0])
 			if err != nil {

@@ -2,13 +2,12 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dtheap/dtheap/internal/output"
 	"github.com/dtheap/dtheap/kernel"
+	"github.com/dtheap/dtheap/plan"
 )
 
 func init() {
@@ -45,18 +44,17 @@ three-line kernel patch that does, --builtin writes the in-tree variant that nee
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			if !check {
-				if err := os.MkdirAll(out, 0o755); err != nil {
-					return &exitError{code: exitUsage, err: err}
-				}
+			set := make([]output.File, len(files))
+			for i, f := range files {
+				set[i] = output.File{Name: f.Name, Data: f.Data}
 			}
-			differ := false
-			for _, f := range files {
-				changed, err := output.Write(filepath.Join(out, f.Name), f.Data, check, cmd.OutOrStdout())
-				if err != nil {
-					return &exitError{code: exitUsage, err: err}
-				}
-				differ = differ || changed
+			ours, err := kernelFileNames(p)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			differ, err := output.WriteDir(out, set, func(name string) bool { return ours[name] }, check, cmd.OutOrStdout())
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
 			}
 			if check && differ {
 				return findingsExit()
@@ -72,6 +70,23 @@ three-line kernel patch that does, --builtin writes the in-tree variant that nee
 	cmd.Flags().BoolVar(&builtin, "builtin", false, "write the in-tree variant (obj-y in drivers/dma-buf/heaps): no export patch needed")
 	cmd.Flags().BoolVar(&exportPatch, "export-patch", false, "also write the kernel patch exporting dma_heap_add & co. (needed before 6.18)")
 	return cmd
+}
+
+// kernelFileNames is every name any variant of `dtheap kernel` writes: what WriteDir may drop
+// from DIR when the new set lacks it (e.g. Kconfig.builtin after a --builtin run). Other files
+// in DIR (a build's objects) are kept.
+func kernelFileNames(p *plan.Plan) (map[string]bool, error) {
+	names := map[string]bool{}
+	for _, o := range []kernel.Options{{}, {Builtin: true, WithExportPatch: true}} {
+		files, err := kernel.Generate(p, o)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			names[f.Name] = true
+		}
+	}
+	return names, nil
 }
 
 func newBuildCmd() *cobra.Command {

@@ -11,6 +11,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/dtheap/dtheap/internal/output"
 )
 
 // Exit codes shared by every command.
@@ -52,10 +54,12 @@ Exit status: 0 clean, 1 findings at error level, 2 usage, input or I/O error.`,
 }
 
 func main() {
+	output.CleanupOnSignal()
 	os.Exit(run(os.Args[1:]))
 }
 
 func run(args []string) int {
+	output.ResetInputs()
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {

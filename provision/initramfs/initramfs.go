@@ -17,6 +17,8 @@ import (
 
 	"github.com/u-root/u-root/pkg/cpio"
 
+	"github.com/dtheap/dtheap/internal/input"
+	"github.com/dtheap/dtheap/internal/output"
 	"github.com/dtheap/dtheap/provision/manifest"
 )
 
@@ -66,9 +68,9 @@ func Build(opts Options) error {
 	}
 	var base []byte
 	if opts.Append != "" {
-		b, err := os.ReadFile(opts.Append)
+		b, err := input.ReadFile(opts.Append, "--append", input.BinaryLimit)
 		if err != nil {
-			return fmt.Errorf("initramfs: append to: %w", err)
+			return fmt.Errorf("initramfs: %w", err)
 		}
 		if len(b) == 0 {
 			return fmt.Errorf("initramfs: append to %s: empty file", opts.Append)
@@ -85,23 +87,8 @@ func Build(opts Options) error {
 	if err := Write(&buf, opts); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(opts.Output), ".initramfs-*")
-	if err != nil {
-		return fmt.Errorf("initramfs: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("initramfs: write %s: %w", opts.Output, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("initramfs: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("initramfs: write %s: %w", opts.Output, err)
-	}
-	if err := os.Rename(tmp.Name(), opts.Output); err != nil {
+	// output.Write replaces a regular file atomically and writes through a device or FIFO.
+	if _, err := output.Write(opts.Output, buf.Bytes(), false, nil); err != nil {
 		return fmt.Errorf("initramfs: %w", err)
 	}
 	return nil
@@ -158,15 +145,15 @@ func Records(opts Options) ([]cpio.Record, error) {
 		files[name] = rec
 		return nil
 	}
-	addHost := func(src, dst string, perm uint64) error {
-		b, err := os.ReadFile(src)
+	addHost := func(src, dst, what string, limit int64, perm uint64) error {
+		b, err := input.ReadFile(src, what, limit)
 		if err != nil {
 			return fmt.Errorf("initramfs: %w", err)
 		}
 		return add(dst, cpio.StaticRecord(b, cpio.Info{Mode: cpio.S_IFREG | perm}))
 	}
 
-	if err := addHost(opts.Checker, initPath, 0o755); err != nil {
+	if err := addHost(opts.Checker, initPath, "checker", input.BinaryLimit, 0o755); err != nil {
 		return nil, err
 	}
 	mb, err := opts.Manifest.MarshalIndent()
@@ -177,7 +164,7 @@ func Records(opts Options) ([]cpio.Record, error) {
 		return nil, err
 	}
 	for _, m := range opts.Modules {
-		if err := addHost(m, path.Join(ModulesDir, filepath.Base(m)), 0o644); err != nil {
+		if err := addHost(m, path.Join(ModulesDir, filepath.Base(m)), "module", input.ModuleLimit, 0o644); err != nil {
 			return nil, err
 		}
 	}
@@ -185,7 +172,7 @@ func Records(opts Options) ([]cpio.Record, error) {
 		return nil, err
 	}
 	if opts.Selftest != "" {
-		if err := addHost(opts.Selftest, SelftestPath, 0o755); err != nil {
+		if err := addHost(opts.Selftest, SelftestPath, "selftest", input.BinaryLimit, 0o755); err != nil {
 			return nil, err
 		}
 	}
@@ -205,7 +192,7 @@ func Records(opts Options) ([]cpio.Record, error) {
 		if st.Mode().Perm()&0o100 != 0 {
 			perm = 0o755
 		}
-		if err := addHost(f.Src, f.Dst, perm); err != nil {
+		if err := addHost(f.Src, f.Dst, "extra file", input.BinaryLimit, perm); err != nil {
 			return nil, err
 		}
 	}

@@ -1,6 +1,6 @@
 // Package manifest holds the boot manifest: the contract between the planner, which knows what
 // the board was built for, and the boot-time checker, which verifies it on the running kernel.
-// It is a leaf package (standard library only) so that the static checker binary does not pull
+// It is a leaf package (standard library and internal/input only) so that the static checker binary does not pull
 // in the planner, YAML or JSON Schema code; package provision re-exports it for the CLI side.
 package manifest
 
@@ -13,6 +13,8 @@ import (
 	"os"
 	"path"
 	"strings"
+
+	"github.com/dtheap/dtheap/internal/input"
 )
 
 // Generator is the value of Manifest.Generator for manifests this project writes.
@@ -149,7 +151,8 @@ func Decode(r io.Reader) (*Manifest, error) {
 
 // Read reads and validates the manifest file name.
 func Read(name string) (*Manifest, error) {
-	b, err := os.ReadFile(name)
+	// Bounded and regular files only: as PID 1 a FIFO or /dev/zero here would stall the boot.
+	b, err := input.ReadFile(name, "manifest", input.ManifestLimit)
 	if err != nil {
 		return nil, fmt.Errorf("read manifest: %w", err)
 	}
