@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -258,7 +259,26 @@ func mergeNamed(base, child *value, what string, findings *diag.List) *value {
 }
 
 // decoder turns a merged tree into a Board, collecting format errors.
-type decoder struct{ errs diag.List }
+type decoder struct {
+	errs         diag.List
+	addressCells int
+}
+
+// span refuses a region [base, base+size) that does not fit the address space: past 2^64 the
+// end wraps (a pool at 0xffffffffff000000 of 32 MiB "ended" at 0x1000000 and validated clean),
+// and with one address cell nothing above 4 GiB can be written in the devicetree.
+func (d *decoder) span(pos diag.Pos, what string, base, size uint64) {
+	switch {
+	case size > math.MaxUint64-base:
+		d.errs = append(d.errs, diag.Finding{Pos: pos, Severity: diag.Error, Rule: "cells",
+			Message: fmt.Sprintf("%s at 0x%x of size 0x%x ends past the 64-bit address space (the end wraps around)", what, base, size),
+			Hint:    "check base and size: the region must end at or below 0xffffffffffffffff"})
+	case d.addressCells == 1 && base+size > 1<<32:
+		d.errs = append(d.errs, diag.Finding{Pos: pos, Severity: diag.Error, Rule: "cells",
+			Message: fmt.Sprintf("%s at 0x%x of size 0x%x ends at 0x%x, past the 4 GiB that one address cell can reach", what, base, size, base+size),
+			Hint:    "set address-cells: 2 (and size-cells: 2) at the top of the board, or fix base and size"})
+	}
+}
 
 func (d *decoder) errorf(pos diag.Pos, hint, format string, args ...any) {
 	d.errs = append(d.errs, diag.Finding{Pos: pos, Severity: diag.Error, Rule: "schema",
@@ -350,6 +370,7 @@ func (d *decoder) board(root *value) *Board {
 		defCells = 1
 	}
 	b.AddressCells = d.integer(root.get("address-cells"), defCells)
+	d.addressCells = b.AddressCells
 	b.SizeCells = d.integer(root.get("size-cells"), defCells)
 	b.Kernel = d.kernel(root.get("kernel"))
 
@@ -359,6 +380,7 @@ func (d *decoder) board(root *value) *Board {
 			bk := Bank{Name: d.str(it.get("name")), Pos: it.pos, Fields: fieldPositions(it)}
 			bk.Base, _ = d.size(d.need(it, "base", "memory bank"), "base")
 			bk.Size, _ = d.size(d.need(it, "size", "memory bank"), "size")
+			d.span(bk.Field("size"), "memory bank "+escape.Quote(bk.Name), bk.Base, bk.Size)
 			b.Memory = append(b.Memory, bk)
 		}
 	}
@@ -381,6 +403,7 @@ func (d *decoder) board(root *value) *Board {
 			}
 			f.Base, _ = d.size(d.need(it, "base", "firmware region"), "base")
 			f.Size, _ = d.size(d.need(it, "size", "firmware region"), "size")
+			d.span(f.Field("size"), "firmware region "+escape.Quote(f.Name), f.Base, f.Size)
 			f.Emit = d.boolean(it.get("emit"), true)
 			f.Silence = d.strings(it.get("silence"))
 			b.Firmware = append(b.Firmware, f)
@@ -420,12 +443,16 @@ func (d *decoder) pool(it *value) Pool {
 		p.Fixed = true
 	}
 	p.Size, _ = d.size(d.need(it, "size", "pool"), "size")
+	if p.Fixed {
+		d.span(p.Field("size"), "pool "+escape.Quote(p.Name), p.Base, p.Size)
+	}
 	p.Alignment, _ = d.size(it.get("alignment"), "alignment")
 	if ar := it.get("alloc-ranges"); ar != nil {
 		for _, r := range ar.items {
 			rb, _ := d.size(r.get("base"), "alloc-ranges base")
 			rs, _ := d.size(r.get("size"), "alloc-ranges size")
 			p.AllocRanges = append(p.AllocRanges, Range{Base: rb, Size: rs, Pos: r.pos})
+			d.span(r.pos, "alloc-ranges entry of pool "+escape.Quote(p.Name), rb, rs)
 		}
 	}
 	p.Heap = d.str(it.get("heap"))
