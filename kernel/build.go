@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/dtheap/dtheap/internal/output"
+	"github.com/dtheap/dtheap/kmodel"
 	"github.com/dtheap/dtheap/plan"
 )
 
@@ -44,11 +45,20 @@ func (e *TreeError) Error() string {
 // CheckTree checks a kernel build directory against the board before anything is compiled:
 // its .config has what the board needs, and Module.symvers exports the heap core functions the
 // module calls.
+//
+// The tree's kernel version must have the board's kernel model (package kmodel): a board planned
+// for 6.1 predicts heapsort placement and registers its own CMA heaps, which on a 7.3 tree would
+// be wrong places and duplicate heaps. A version older than every model is refused outright.
 func CheckTree(kdir string, p *plan.Plan) error {
 	te := &TreeError{KDir: kdir}
 	cfg, err := readConfig(filepath.Join(kdir, ".config"))
 	if err != nil {
 		return fmt.Errorf("%s: %w (is --kdir a configured kernel build directory?)", kdir, err)
+	}
+	if tv, err := TreeVersion(kdir); err != nil {
+		te.Problems = append(te.Problems, TreeProblem{err.Error(), "point --kdir at the kernel build directory (where make wrote include/config/kernel.release)"})
+	} else if prob := versionProblem(tv, p); prob != nil {
+		te.Problems = append(te.Problems, *prob)
 	}
 	for _, r := range Requirements(p) {
 		got, ok := cfg["CONFIG_"+r.Symbol]
@@ -87,6 +97,53 @@ func CheckTree(kdir string, p *plan.Plan) error {
 	}
 	if len(te.Problems) > 0 {
 		return te
+	}
+	return nil
+}
+
+// TreeVersion reads the kernel version of a build tree: include/config/kernel.release (what
+// make writes, e.g. "7.3.4"), else VERSION and PATCHLEVEL of the top Makefile.
+func TreeVersion(kdir string) (string, error) {
+	if b, err := os.ReadFile(filepath.Join(kdir, "include", "config", "kernel.release")); err == nil {
+		rel := strings.TrimSpace(string(b))
+		if _, err := kmodel.ParseVersion(rel); err == nil {
+			return rel, nil
+		}
+	}
+	mk, err := os.ReadFile(filepath.Join(kdir, "Makefile"))
+	if err != nil {
+		return "", fmt.Errorf("cannot tell the tree's kernel version: no include/config/kernel.release and no Makefile")
+	}
+	vars := map[string]string{}
+	for _, line := range strings.SplitN(string(mk), "\n", 20) {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			vars[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	v := vars["VERSION"] + "." + vars["PATCHLEVEL"]
+	if vars["SUBLEVEL"] != "" && vars["SUBLEVEL"] != "0" {
+		v += "." + vars["SUBLEVEL"]
+	}
+	if _, err := kmodel.ParseVersion(v); err != nil || vars["VERSION"] == "" {
+		return "", fmt.Errorf("cannot tell the tree's kernel version: no include/config/kernel.release, and the Makefile has no VERSION/PATCHLEVEL (an out-of-tree build directory? its Makefile includes the source's)")
+	}
+	return v, nil
+}
+
+// versionProblem compares the tree's kernel version with the board's kernel model.
+func versionProblem(tree string, p *plan.Plan) *TreeProblem {
+	tm, err := kmodel.For(tree)
+	if err != nil {
+		return &TreeProblem{fmt.Sprintf("kernel version %q of the tree: %v", tree, err), ""}
+	}
+	if tm.Relation == kmodel.Older {
+		return &TreeProblem{fmt.Sprintf("the tree is Linux %s, older than %s, the oldest kernel dtheap models and its module is written for", tree, kmodel.Proven[0]), "use a Linux 6.1 or later tree"}
+	}
+	bm := p.KModel()
+	if tm.Version != bm.Version {
+		return &TreeProblem{
+			fmt.Sprintf("the tree is Linux %s (dtheap's %s model) but the board is planned for Linux %s (the %s model): placement, limits and the kernel's own heaps differ between them", tree, tm.Version, p.Kernel.Version, bm.Version),
+			fmt.Sprintf("set kernel: {version: \"%s\"} in the board (or pass --kconfig with the tree's .config) and check it again", tm.Requested)}
 	}
 	return nil
 }
@@ -140,8 +197,17 @@ func KernelArch(arch string) (karch, cross string) {
 // Build writes the module sources into OutDir, checks the kernel tree, and runs Kbuild with
 // W=1 and -Werror. The full log goes to OutDir/build.log; the module is OutDir/dtheap_heaps.ko.
 func Build(p *plan.Plan, o BuildOptions) (string, error) {
+	if o.Progress != nil {
+		if tv, err := TreeVersion(o.KDir); err == nil {
+			m, _ := kmodel.For(tv)
+			fmt.Fprintf(o.Progress, "kernel tree: Linux %s (dtheap's %s model)\n", tv, m.Version)
+		}
+	}
 	if err := CheckTree(o.KDir, p); err != nil {
 		return "", err
+	}
+	if !NeedsModule(p) {
+		return "", errors.New(NoModuleReason(p))
 	}
 	files, err := Generate(p, Options{})
 	if err != nil {

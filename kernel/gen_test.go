@@ -94,9 +94,11 @@ func TestCheckTree(t *testing.T) {
 	dir := t.TempDir()
 	cfg := "CONFIG_OF_RESERVED_MEM=y\nCONFIG_DMA_SHARED_BUFFER=y\nCONFIG_DMABUF_HEAPS=y\nCONFIG_MODULES=y\nCONFIG_GENERIC_ALLOCATOR=y\nCONFIG_DEBUG_FS=y\nCONFIG_CMA=y\nCONFIG_DMA_CMA=y\nCONFIG_CMA_AREAS=16\nCONFIG_DMABUF_HEAPS_CMA=y\n"
 	symvers := "0x0\tdma_heap_add\tvmlinux\tEXPORT_SYMBOL_GPL\t\n0x0\tdma_heap_get_drvdata\tvmlinux\tEXPORT_SYMBOL_GPL\t\n0x0\tdma_heap_get_name\tvmlinux\tEXPORT_SYMBOL_GPL\t\n"
+	os.MkdirAll(filepath.Join(dir, "include", "config"), 0o755)
 	write := func(c, s string) {
 		os.WriteFile(filepath.Join(dir, ".config"), []byte(c), 0o644)
 		os.WriteFile(filepath.Join(dir, "Module.symvers"), []byte(s), 0o644)
+		os.WriteFile(filepath.Join(dir, "include", "config", "kernel.release"), []byte("6.1.192\n"), 0o644)
 	}
 	tests := []struct {
 		name, cfg, symvers, wantErr string
@@ -120,5 +122,125 @@ func TestCheckTree(t *testing.T) {
 				t.Fatalf("error %v, want it to mention %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestTreeVersion: dtheap build says which kernel it found and refuses a tree whose kernel
+// model is not the board's, or older than every model.
+func TestTreeVersion(t *testing.T) {
+	p := loadBoard(t, "../boards/qemu-virt-arm64.yaml") // kernel 6.1
+	for _, tt := range []struct {
+		name, release, makefile, want, wantErr string
+	}{
+		{"release file", "6.1.192\n", "", "6.1.192", ""},
+		{"same model, later version", "6.6.30\n", "", "6.6.30", ""},
+		{"Makefile only", "", "# SPDX\nVERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\nEXTRAVERSION =\n", "6.1", ""},
+		{"7.3 tree for a 6.1 board", "7.3.4\n", "", "7.3.4", "the tree is Linux 7.3.4 (dtheap's 7.3 model) but the board is planned for Linux 6.1"},
+		{"6.12 tree for a 6.1 board", "", "VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\n", "6.12.117", "set kernel: {version: \"6.12\"}"},
+		{"too old", "5.15.0\n", "", "5.15.0", "older than 6.1"},
+		{"no version", "", "", "", "cannot tell the tree's kernel version"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.release != "" {
+				os.MkdirAll(filepath.Join(dir, "include", "config"), 0o755)
+				os.WriteFile(filepath.Join(dir, "include", "config", "kernel.release"), []byte(tt.release), 0o644)
+			}
+			if tt.makefile != "" {
+				os.WriteFile(filepath.Join(dir, "Makefile"), []byte(tt.makefile), 0o644)
+			}
+			got, err := TreeVersion(dir)
+			if tt.want != "" && (err != nil || got != tt.want) {
+				t.Fatalf("TreeVersion = %q, %v; want %q", got, err, tt.want)
+			}
+			os.WriteFile(filepath.Join(dir, ".config"), []byte("CONFIG_OF_RESERVED_MEM=y\n"), 0o644)
+			cerr := CheckTree(dir, p)
+			if tt.wantErr == "" {
+				if cerr != nil && strings.Contains(cerr.Error(), "Linux") && strings.Contains(cerr.Error(), "model") {
+					t.Fatalf("version refused: %v", cerr)
+				}
+				return
+			}
+			if cerr == nil || !strings.Contains(cerr.Error(), tt.wantErr) {
+				t.Fatalf("CheckTree: %v, want it to say %q", cerr, tt.wantErr)
+			}
+		})
+	}
+}
+
+func planFor(t *testing.T, body, version string) *plan.Plan {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "b.yaml")
+	src := "board: b\narch: arm64\nkernel: {version: \"" + version + "\"}\nmemory:\n  - {name: dram, base: 0x40000000, size: 1GiB}\n" + body
+	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return loadBoard(t, f)
+}
+
+// TestHeapsByVersion: on 7.3 the kernel registers every CMA heap itself
+// (drivers/dma-buf/heaps/cma_heap.c add_cma_heaps(); FACTS.md section 5: our dma_heap_add for
+// video@60000000 and camera failed with -EEXIST after a sysfs duplicate-name trace), so the
+// module's table holds only the carveout and unmapped heaps; on 6.1 and 6.12 it holds every
+// heap but the default CMA area's.
+func TestHeapsByVersion(t *testing.T) {
+	body := "pools:\n" +
+		"  - {name: \"linux,cma\", kind: cma, default: true, size: 64MiB}\n" +
+		"  - {name: video, kind: cma, base: 0x60000000, size: 48MiB, heap: video@60000000}\n" +
+		"  - {name: camera, kind: cma, size: 48MiB, heap: camera}\n" +
+		"  - {name: dsp, kind: carveout, base: 0x70000000, size: 48MiB, heap: dsp, mapping: writecombine}\n"
+	for _, tt := range []struct {
+		v      string
+		module []string
+		absent []string
+	}{
+		{"6.1", []string{`"video@60000000"`, `"camera"`, `"dsp"`}, []string{`"linux,cma"`}},
+		{"6.12", []string{`"video@60000000"`, `"camera"`, `"dsp"`}, []string{`"linux,cma"`}},
+		{"7.3", []string{`"dsp"`}, []string{`"video@60000000"`, `"camera"`, `"linux,cma"`, `"default_cma_region"`}},
+	} {
+		p := planFor(t, body, tt.v)
+		c, err := BoardC(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tt.module {
+			if !strings.Contains(string(c), ".name = "+w) {
+				t.Errorf("%s: dtheap_board.c lacks heap %s", tt.v, w)
+			}
+		}
+		for _, w := range tt.absent {
+			if strings.Contains(string(c), ".name = "+w) {
+				t.Errorf("%s: dtheap_board.c registers %s, which the kernel registers itself", tt.v, w)
+			}
+		}
+		_, err = Generate(p, Options{WithExportPatch: true})
+		if (err != nil) != (tt.v == "7.3") {
+			t.Errorf("%s: --export-patch: %v (7.3 exports dma_heap_add: the patch is refused there only)", tt.v, err)
+		}
+	}
+	// A 7.3 board with only cma pools needs no module at all.
+	p := planFor(t, "pools:\n  - {name: video, kind: cma, base: 0x60000000, size: 48MiB, heap: video@60000000}\n", "7.3")
+	if NeedsModule(p) {
+		t.Fatal("7.3 board with one cma heap needs a module")
+	}
+	files, err := Generate(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, f.Name)
+		if f.Name == "README" && !strings.Contains(string(f.Data), "No module: board b needs no heap module on Linux 7.3") {
+			t.Errorf("README does not say why there is no module:\n%s", f.Data)
+		}
+	}
+	if got := strings.Join(names, " "); got != "README dtheap.config manifest.json" {
+		t.Errorf("files for a board without module heaps: %s", got)
+	}
+	if _, err := Generate(p, Options{Builtin: true}); err == nil {
+		t.Error("--builtin accepted for a board with no module heaps")
+	}
+	if _, err := Build(p, BuildOptions{KDir: t.TempDir()}); err == nil {
+		t.Error("Build accepted a board with no module heaps")
 	}
 }

@@ -6,6 +6,7 @@ package kernel
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/size"
+	"github.com/dtheap/dtheap/kmodel"
 	"github.com/dtheap/dtheap/plan"
 	"github.com/dtheap/dtheap/provision"
 )
@@ -28,12 +30,12 @@ var exportPatch []byte
 // ExportPatchName is the file name of the kernel patch that exports dma_heap_add and friends.
 const ExportPatchName = "0001-dma-buf-heaps-export-dma_heap_add.patch"
 
-// ExportPatch returns the minimal kernel patch a pre-6.18 kernel needs for the module.
+// ExportPatch returns the minimal kernel patch a kernel that does not export the heap API
+// needs for the module (kmodel.Model.NeedsExportPatch).
 func ExportPatch() []byte { return append([]byte(nil), exportPatch...) }
 
-// HeapSymbols are the DMA-BUF heap core functions the module calls that 6.1 to 6.17 do not
-// export.
-var HeapSymbols = []string{"dma_heap_add", "dma_heap_get_drvdata", "dma_heap_get_name"}
+// HeapSymbols are the DMA-BUF heap core functions the module calls (kmodel.HeapSymbols).
+var HeapSymbols = kmodel.HeapSymbols
 
 // File is one generated file.
 type File struct {
@@ -51,7 +53,30 @@ type Options struct {
 
 // Generate returns every file of the kernel output for a plan, sorted by name. Same plan, same
 // bytes.
+//
+// On a kernel that registers every heap of the board itself (7.3 with only cma pools) there is
+// no module: Generate writes only dtheap.config, manifest.json and a README that says so, and
+// refuses Builtin and WithExportPatch. WithExportPatch is refused too where the kernel exports
+// dma_heap_add already (the patch would not apply).
 func Generate(p *plan.Plan, opts Options) ([]File, error) {
+	km := p.KModel()
+	if opts.WithExportPatch && !km.NeedsExportPatch() {
+		return nil, fmt.Errorf("--export-patch: Linux %s exports dma_heap_add, dma_heap_get_drvdata and dma_heap_get_name itself (namespace %s): the module needs no kernel patch, and the patch would not apply", p.Kernel.Version, km.HeapNamespace)
+	}
+	if !NeedsModule(p) {
+		if opts.Builtin || opts.WithExportPatch {
+			return nil, errors.New(NoModuleReason(p))
+		}
+		var manifest bytes.Buffer
+		if err := provision.FromPlan(p).Encode(&manifest); err != nil {
+			return nil, err
+		}
+		return []File{
+			{"README", readme(p, opts)},
+			{"dtheap.config", KconfigFragment(p)},
+			{"manifest.json", manifest.Bytes()},
+		}, nil
+	}
 	var files []File
 	err := fs.WalkDir(src, "src", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -216,8 +241,19 @@ func Requirements(p *plan.Plan) []Requirement {
 	return reqs
 }
 
-// ours reports whether the module has any heap to register: on a kernel that makes every CMA
-// heap itself, a board with only cma pools needs no module at all.
+// NeedsModule reports whether the board has any heap for dtheap_heaps.ko to register: on a
+// kernel that makes every CMA heap itself (kmodel.Model.CMAHeapsFromKernel), a board with only
+// cma pools needs no module at all.
+func NeedsModule(p *plan.Plan) bool { return ours(p) }
+
+// NoModuleReason says why a board needs no module, for a message.
+func NoModuleReason(p *plan.Plan) string {
+	if p.KModel().CMAHeapsFromKernel() && len(p.Heaps) > 0 {
+		return fmt.Sprintf("board %s needs no heap module on Linux %s: the kernel registers every heap it asks for itself (its CMA heaps, named after their nodes); there is nothing to build", p.Board, p.Kernel.Version)
+	}
+	return fmt.Sprintf("board %s asks for no heap dtheap_heaps.ko would register: there is nothing to build", p.Board)
+}
+
 func ours(p *plan.Plan) bool {
 	for _, h := range p.Heaps {
 		if h.Provider == provision.ProviderDtheap {
@@ -242,32 +278,71 @@ func KconfigFragment(p *plan.Plan) []byte {
 }
 
 func readme(p *plan.Plan, opts Options) []byte {
+	km := p.KModel()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\ndtheap heap module for board %s (Linux %s, %s)\n\n", escape.Line(header(p)), escape.Line(p.Board), escape.Line(p.Kernel.Version), escape.Line(p.Arch))
-	b.WriteString("Heaps registered by dtheap_heaps.ko:\n")
-	for _, h := range p.Heaps {
-		where := fmt.Sprintf("0x%x", h.Region.Base)
-		if !h.Region.Fixed {
-			where += " (predicted)"
-		}
-		fmt.Fprintf(&b, "  /dev/dma_heap/%-20s %-9s %-12s pool %s at %s, %s (%s)\n", escape.Line(h.Name), h.Kind, h.Mapping, escape.Line(h.Region.Node), where, size.Approx(h.Region.Size), h.Provider)
+	fmt.Fprintf(&b, "%s\n\ndtheap heap module for board %s (Linux %s, %s; dtheap's %s kernel model)\n\n", escape.Line(header(p)), escape.Line(p.Board), escape.Line(p.Kernel.Version), escape.Line(p.Arch), km.Version)
+	if note := km.Note(); note != "" {
+		fmt.Fprintf(&b, "Note: %s.\n\n", note)
 	}
-	if opts.Builtin {
+	var mine, kernels []*plan.Heap
+	for _, h := range p.Heaps {
+		if h.Provider == provision.ProviderDtheap {
+			mine = append(mine, h)
+		} else {
+			kernels = append(kernels, h)
+		}
+	}
+	list := func(hs []*plan.Heap) {
+		for _, h := range hs {
+			where := fmt.Sprintf("0x%x", h.Region.Base)
+			if !h.Region.Fixed {
+				where += " (predicted)"
+			}
+			fmt.Fprintf(&b, "  /dev/dma_heap/%-20s %-9s %-12s pool %s at %s, %s\n", escape.Line(h.Name), h.Kind, h.Mapping, escape.Line(h.Region.Node), where, size.Approx(h.Region.Size))
+		}
+	}
+	if len(mine) > 0 {
+		b.WriteString("Heaps registered by dtheap_heaps.ko:\n")
+		list(mine)
+	}
+	if len(kernels) > 0 {
+		if len(mine) > 0 {
+			b.WriteString("\n")
+		}
+		if km.CMAHeapsFromKernel() {
+			fmt.Fprintf(&b, "Heaps Linux %s registers itself (CONFIG_DMABUF_HEAPS_CMA: one per CMA area, named after\nits node, and %s for the default area); the module leaves them alone:\n", p.Kernel.Version, km.DefaultHeapName)
+		} else {
+			fmt.Fprintf(&b, "Heap Linux %s registers itself over the default CMA area (CONFIG_DMABUF_HEAPS_CMA):\n", p.Kernel.Version)
+		}
+		list(kernels)
+	}
+	switch {
+	case !NeedsModule(p):
+		fmt.Fprintf(&b, "\nNo module: %s.\n", NoModuleReason(p))
+	case opts.Builtin:
 		b.WriteString(`
-Built in (no export patch needed): copy dtheap_*.c, dtheap*.h and dtheap_board.c into
-drivers/dma-buf/heaps/, append Kconfig.builtin to its Kconfig and Makefile.builtin to its
-Makefile, and enable CONFIG_DMABUF_HEAPS_DTHEAP.
+Built in: copy dtheap_*.c, dtheap*.h and dtheap_board.c into drivers/dma-buf/heaps/, append
+Kconfig.builtin to its Kconfig and Makefile.builtin to its Makefile, and enable
+CONFIG_DMABUF_HEAPS_DTHEAP.
 `)
-	} else {
+	default:
 		b.WriteString(`
 Build out of tree:   make KDIR=/path/to/kernel/build ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
 or let dtheap check the tree first:   dtheap build BOARD.yaml --kdir /path/to/kernel/build
-
-The module calls dma_heap_add(), dma_heap_get_drvdata() and dma_heap_get_name(), which kernels
-before 6.18 do not export to modules: apply the export patch (dtheap kernel --export-patch
-writes it) or build the driver in (dtheap kernel --builtin). Heaps cannot be removed, so the
-module cannot be unloaded.
 `)
+		if km.NeedsExportPatch() {
+			fmt.Fprintf(&b, `
+The module calls dma_heap_add(), dma_heap_get_drvdata() and dma_heap_get_name(), which Linux %s
+does not export to modules: apply the export patch (dtheap kernel --export-patch writes it) or
+build the driver in (dtheap kernel --builtin). Heaps cannot be removed, so the module cannot be
+unloaded.
+`, p.Kernel.Version)
+		} else {
+			fmt.Fprintf(&b, `
+Linux %s exports dma_heap_add() and friends in namespace %s, which the module imports: no
+kernel patch is needed. Heaps cannot be removed, so the module cannot be unloaded.
+`, p.Kernel.Version, km.HeapNamespace)
+		}
 	}
 	b.WriteString("\nKernel configuration the board needs: dtheap.config (merge with scripts/kconfig/merge_config.sh).\nBoot check expectations: manifest.json.\n")
 	return []byte(b.String())

@@ -27,8 +27,8 @@ func FromPlan(p *plan.Plan) *Manifest {
 		default:
 			continue
 		}
-		if !r.Placed {
-			continue
+		if !r.Placed || r.Refused != "" || r.Bypassed {
+			continue // the kernel sets nothing up over it: nothing to find at boot
 		}
 		m.Pools = append(m.Pools, Pool{Name: r.Name, Node: r.Node, Kind: string(r.Kind), Base: r.Base,
 			Size: r.Size, Fixed: r.Fixed, NoMap: r.NoMap, Reusable: r.Reuse, DefaultCMA: r.DefaultCMA})
@@ -38,7 +38,7 @@ func FromPlan(p *plan.Plan) *Manifest {
 	}
 	for _, h := range p.Heaps {
 		r := h.Region
-		if !r.Placed {
+		if !r.Placed || r.Refused != "" || r.Bypassed {
 			continue
 		}
 		m.Heaps = append(m.Heaps, Heap{Name: h.Name, Provider: h.Provider, Kind: string(h.Kind), Pool: r.Name,

@@ -2,6 +2,10 @@ package provision
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dtheap/dtheap/pipeline"
@@ -44,5 +48,36 @@ func TestFromPlanQEMU(t *testing.T) {
 	_ = FromPlan(res.Plan).Encode(&b)
 	if a.String() != b.String() {
 		t.Error("manifest not deterministic")
+	}
+}
+
+// TestFromPlanQEMUOn73: the same board planned for 7.3, whose kernel registers a heap over every
+// CMA area itself (FACTS.md section 5: default_cma_region, linux,cma, video@60000000 and camera
+// on a 7.3.4 boot): those are provider kernel, only dsp and secure are the module's.
+func TestFromPlanQEMUOn73(t *testing.T) {
+	src, err := os.ReadFile("../boards/qemu-virt-arm64.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "qemu73.yaml")
+	os.WriteFile(f, bytes.Replace(src, []byte(`version: "6.1"`), []byte(`version: "7.3"`), 1), 0o644)
+	res, err := pipeline.Load(f, pipeline.Options{})
+	if err != nil || res.HasErrors() {
+		t.Fatalf("load: %v %v", err, res.Findings)
+	}
+	m := FromPlan(res.Plan)
+	if err := m.Validate(); err != nil {
+		t.Fatalf("manifest does not validate: %v", err)
+	}
+	var got []string
+	for _, h := range m.Heaps {
+		got = append(got, fmt.Sprintf("%s:%s:%#x", h.Name, h.Provider, h.Base))
+	}
+	want := "default_cma_region:kernel:0x7c000000 linux,cma:kernel:0x7c000000 video@60000000:kernel:0x60000000 camera:kernel:0x5d000000 dsp:dtheap:0x70000000 secure:dtheap:0x74000000"
+	if s := strings.Join(got, " "); s != want {
+		t.Errorf("heaps\n%s\nwant\n%s", s, want)
+	}
+	if len(m.Modules) != 1 || m.KernelVersion != "7.3" {
+		t.Errorf("modules %v, kernel_version %s", m.Modules, m.KernelVersion)
 	}
 }

@@ -26,8 +26,15 @@ sources, dtheap_board.c (the generated table of heaps: name, kind, region, size,
 and Makefile for an out-of-tree build, dtheap.config (the kernel configuration the board needs,
 as a merge_config.sh fragment), manifest.json (what the boot check expects) and a README.
 
-Kernels before 6.18 do not export dma_heap_add to modules: --export-patch also writes the
-three-line kernel patch that does, --builtin writes the in-tree variant that needs none.`,
+Which heaps are the module's depends on the board's kernel version (package kmodel): 6.1 and
+6.12 register only the default CMA area's heap themselves, 7.3 registers one over every CMA area
+(named after its node), so on 7.3 the module registers only carveout and unmapped heaps, and a
+board with none gets no module (DIR then holds dtheap.config, manifest.json and a README that
+says so).
+
+6.1 and 6.12 do not export dma_heap_add to modules: --export-patch also writes the three-line
+kernel patch that does, --builtin writes the in-tree variant that needs none. 7.3 exports it
+(namespace DMA_BUF_HEAP): --export-patch is refused there, the patch would not apply.`,
 		Example: `  dtheap kernel boards/qemu-virt-arm64.yaml -o out/kernel
   dtheap kernel boards/qemu-virt-arm64.yaml -o out/kernel --export-patch
   dtheap kernel boards/qemu-virt-arm64.yaml -o out/kernel --check   # CI: is DIR up to date?`,
@@ -61,6 +68,9 @@ three-line kernel patch that does, --builtin writes the in-tree variant that nee
 			}
 			if !check {
 				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s\n", len(files), out)
+				if !kernel.NeedsModule(p) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "no module: %s\n", kernel.NoModuleReason(p))
+				}
 			}
 			return nil
 		},
@@ -68,7 +78,7 @@ three-line kernel patch that does, --builtin writes the in-tree variant that nee
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output directory")
 	cmd.Flags().BoolVar(&check, "check", false, "do not write: exit 1 with a diff if any file in DIR differs")
 	cmd.Flags().BoolVar(&builtin, "builtin", false, "write the in-tree variant (obj-y in drivers/dma-buf/heaps): no export patch needed")
-	cmd.Flags().BoolVar(&exportPatch, "export-patch", false, "also write the kernel patch exporting dma_heap_add & co. (needed before 6.18)")
+	cmd.Flags().BoolVar(&exportPatch, "export-patch", false, "also write the kernel patch exporting dma_heap_add & co. (6.1 and 6.12 need it; refused where the kernel exports them)")
 	return cmd
 }
 
@@ -96,10 +106,15 @@ func newBuildCmd() *cobra.Command {
 		Use:   "build BOARD.yaml --kdir KERNEL_BUILD_DIR",
 		Short: "Build dtheap_heaps.ko for a board against a kernel tree",
 		Long: `build writes the module sources for the board (as dtheap kernel does) into the output
-directory, checks the kernel tree first (its .config has what the board needs; Module.symvers
-exports dma_heap_add and friends, or the message names the export patch), then runs Kbuild with
-W=1 and -Werror. A warning fails the build. The module and build.log are left in the output
-directory.`,
+directory, checks the kernel tree first, then runs Kbuild with W=1 and -Werror. A warning fails
+the build. The module and build.log are left in the output directory.
+
+The check: the tree's kernel version (include/config/kernel.release, else the Makefile's
+VERSION and PATCHLEVEL) is printed and must have the board's kernel model (a 6.1 board on a 7.3
+tree is refused: set kernel.version); a tree older than 6.1 is refused; its .config has what the
+board needs; where the kernel does not export dma_heap_add and friends (6.1, 6.12),
+Module.symvers must (the message names the export patch). A board whose every heap the kernel
+registers itself (7.3, cma pools only) has nothing to build and says so.`,
 		Example: `  dtheap build boards/qemu-virt-arm64.yaml --kdir ~/linux-6.1 -o out/module
   dtheap build boards/my-board.yaml --kdir build --arch arm64 --cross-compile aarch64-linux-gnu-`,
 		Args: cobra.ExactArgs(1),

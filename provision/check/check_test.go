@@ -636,11 +636,65 @@ func TestParseSelftest(t *testing.T) {
 	if ok != 3 || failed != 2 {
 		t.Errorf("ParseSelftest = %d ok, %d failed; want 3, 2", ok, failed)
 	}
+	// A 6.1 output never counts as TAP.
+	if c := ParseSelftestCounts(out); c.TAP || c.Skip != 0 {
+		t.Errorf("6.1 output read as %+v", c)
+	}
 	if got := prefixLines("selftest: ", "a\nb\n"); got != "selftest: a\nselftest: b\n" {
 		t.Errorf("prefixLines = %q", got)
 	}
 	hs := mappableHeaps([]string{"a", "b", "c"}, func(s string) bool { return s != "b" })
 	if strings.Join(hs, ",") != "a,c" {
 		t.Errorf("mappableHeaps = %v", hs)
+	}
+}
+
+// TestParseSelftestTAP: 6.12's and 7.3's dmabuf-heap.c print TAP through kselftest.h
+// (ksft_print_header, ksft_set_plan(11 or 12 * heaps), ksft_test_result*, ksft_print_msg "# ",
+// ksft_finished -> "# Totals: ..."). The lines below are what those printf formats produce for
+// the messages in tools/testing/selftests/dmabuf-heaps/dmabuf-heap.c of 6.12. FACTS.md section
+// 5: the 6.1 parser read a 6.12 run that passed 44 of 44 as "0 passed, 0 failed".
+func TestParseSelftestTAP(t *testing.T) {
+	pass := `TAP version 13
+1..44
+# Testing heap: video@60000000
+# =======================================
+# Testing allocation and importing:
+ok 1 # SKIP Could not open vgem -1
+ok 2 test_alloc_and_import dmabuf sync succeeded
+# Testing alloced 4k buffers are zeroed:
+ok 3 Allocate and fill a bunch of buffers
+ok 4 Allocate and validate all buffers are zeroed
+# Testing (theoretical) older alloc compat:
+ok 5 dmabuf_heap_alloc_older
+ok 6 dmabuf_heap_alloc_newer
+# Testing expected error cases:
+ok 7 Error expected on invalid fd -22
+# Totals: pass:43 fail:0 xfail:0 xpass:0 skip:1 error:0
+`
+	if c := ParseSelftestCounts(pass); !c.TAP || c.Pass != 43 || c.Fail != 0 || c.Skip != 1 {
+		t.Errorf("passing TAP run read as %+v", c)
+	}
+	// Without the totals line (the run was cut short), the result lines are counted; the
+	// "# FAIL (...)" diagnostics of ksft_print_msg are not results.
+	cut := `TAP version 13
+1..22
+# Testing allocation and importing:
+not ok 1 FAIL (Allocation Failed!) -12
+# FAIL (DMA_BUF_SYNC_START failed!) -1
+not ok 2 test_alloc_and_import dmabuf sync failed
+ok 3 Allocate and fill a bunch of buffers
+ok 4 # SKIP Could not open vgem -1
+`
+	if c := ParseSelftestCounts(cut); !c.TAP || c.Pass != 1 || c.Fail != 2 || c.Skip != 1 {
+		t.Errorf("cut TAP run read as %+v", c)
+	}
+	failed := "TAP version 13\n1..11\nnot ok 1 FAIL (mmap() failed): Permission denied\n# Totals: pass:10 fail:1 xfail:0 xpass:0 skip:0 error:0\n"
+	if ok, bad := ParseSelftest(failed); ok != 10 || bad != 1 {
+		t.Errorf("failing TAP run: %d passed, %d failed; want 10, 1", ok, bad)
+	}
+	bail := "TAP version 13\nBail out! open /dev/dma_heap/x failed: No such file or directory\n"
+	if c := ParseSelftestCounts(bail); c.Fail != 1 || c.Pass != 0 {
+		t.Errorf("bail out read as %+v", c)
 	}
 }

@@ -73,8 +73,12 @@ func RunSelftest(ctx context.Context, bin string, m *manifest.Manifest, timeout 
 	cmd.WaitDelay = time.Second
 	b, err := cmd.CombinedOutput()
 	io.WriteString(out, prefixLines("selftest: ", string(b)))
-	ok, failed := ParseSelftest(string(b))
+	c := ParseSelftestCounts(string(b))
+	ok, failed := c.Pass, c.Fail
 	detail := fmt.Sprintf("%d passed, %d failed on %s", ok, failed, strings.Join(names, ", "))
+	if c.Skip > 0 {
+		detail = fmt.Sprintf("%d passed, %d failed, %d skipped on %s", ok, failed, c.Skip, strings.Join(names, ", "))
+	}
 	switch {
 	case ctx.Err() != nil:
 		return Result{ID: id, Status: Fail, Detail: fmt.Sprintf("timed out after %v; %s", timeout, detail)}

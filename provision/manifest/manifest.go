@@ -33,7 +33,7 @@ const (
 // Heap providers: who registers the heap.
 const (
 	ProviderDtheap = "dtheap" // our module
-	ProviderKernel = "kernel" // the 6.1 CMA heap over the default CMA area
+	ProviderKernel = "kernel" // the kernel's own CMA heaps: the default area's (6.1, 6.12), every area's (7.3)
 )
 
 // Manifest is what the boot check expects of a board. Field names and JSON keys follow
@@ -280,8 +280,8 @@ func (m *Manifest) Validate() error {
 		if h.Base < pl.Base || h.Base+h.Size > pl.Base+pl.Size {
 			add("%s: [0x%x, +0x%x) lies outside pool %s [0x%x, +0x%x)", where, h.Base, h.Size, pl.Name, pl.Base, pl.Size)
 		}
-		if h.Provider == ProviderKernel && !pl.DefaultCMA {
-			add("%s: a kernel-provided heap needs a default_cma pool, %s is not", where, pl.Name)
+		if h.Provider == ProviderKernel && pl.Kind != KindCMA {
+			add("%s: a kernel-provided heap needs a cma pool, %s is %s", where, pl.Name, pl.Kind)
 		}
 	}
 	if ours > 0 && !strings.HasPrefix(m.HeapNode, "/") {

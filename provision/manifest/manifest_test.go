@@ -94,7 +94,12 @@ func TestValidate(t *testing.T) {
 		{"slash in heap", func(m *Manifest) { m.Heaps[0].Name = "a/b" }, "not a valid device name"},
 		{"mappable unmapped", func(m *Manifest) { m.Heaps[0].Mappable = false }, "contradicts kind"},
 		{"heap outside pool", func(m *Manifest) { m.Heaps[0].Base = 0x60000000 }, "lies outside pool"},
-		{"kernel heap not default", func(m *Manifest) { m.Heaps[0].Provider = ProviderKernel }, "needs a default_cma pool"},
+		// 7.3 registers a heap over every CMA area, default or not.
+		{"kernel heap on a cma pool", func(m *Manifest) { m.Heaps[0].Provider = ProviderKernel }, ""},
+		{"kernel heap on a carveout pool", func(m *Manifest) {
+			m.Heaps[0].Provider, m.Heaps[0].Kind = ProviderKernel, KindCarveout
+			m.Pools[0].Kind, m.Pools[0].NoMap, m.Pools[0].Reusable = KindCarveout, true, false
+		}, "a kernel-provided heap is kind cma"},
 		{"no heap node", func(m *Manifest) { m.HeapNode = "" }, "heap_node"},
 	}
 	for _, tt := range tests {
