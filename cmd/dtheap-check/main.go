@@ -5,8 +5,13 @@
 // usage errors).
 //
 // As PID 1 it also reads dtheap.<flag>[=value] from the kernel command line (dtheap.then=,
-// dtheap.strict, dtheap.finally=, dtheap.timings, ...) for every flag not given as an argument, so one
-// initramfs serves several uses. It stays on the standard flag package to keep the static
+// dtheap.strict, dtheap.finally=, dtheap.timings, dtheap.deadline=, ...) for every flag not given as
+// an argument, so one initramfs serves several uses.
+//
+// Nothing it is given can stall the boot: the manifest is a regular file read through a limit,
+// of at most the kernel's 128 heaps; --manifest and --modules-dir stay inside --root; and all
+// checks together end at --deadline (default 10s), after which what did not run is named in one
+// FAIL line and the boot goes on. It stays on the standard flag package to keep the static
 // binary small.
 package main
 
@@ -35,6 +40,7 @@ type options struct {
 	jsonOut    string
 	strict     bool
 	timeout    time.Duration
+	deadline   time.Duration
 	selftest   string
 	selftestTO time.Duration
 	then       string
@@ -51,6 +57,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.jsonOut, "json", "", "also write the JSON report to `FILE` (- for stdout; text then goes to stderr)")
 	fs.BoolVar(&o.strict, "strict", false, "a failure refuses to continue the boot: no exec of --then")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "time limit for each check")
+	fs.DurationVar(&o.deadline, "deadline", check.DefaultDeadline, "time limit for all checks together (the selftest has its own): what has not finished is reported and the boot goes on")
 	fs.StringVar(&o.selftest, "selftest", "", "run the kernel dmabuf-heap selftest binary at `PATH` on the mappable heaps")
 	fs.DurationVar(&o.selftestTO, "selftest-timeout", 60*time.Second, "time limit for the selftest")
 	fs.StringVar(&o.then, "then", "", "as PID 1: exec this init after the checks (e.g. /sbin/init)")
@@ -136,7 +143,14 @@ func run(o options, stdout, stderr io.Writer) bool {
 	}
 	start := time.Now()
 	var rep *check.Report
-	m, err := manifest.Read(filepath.Join(o.root, o.manifest))
+	manifestPath, err := inRoot(o.root, o.manifest, "--manifest")
+	var m *manifest.Manifest
+	if err == nil {
+		_, err = inRoot(o.root, o.modulesDir, "--modules-dir")
+	}
+	if err == nil {
+		m, err = manifest.Read(manifestPath)
+	}
 	if err != nil {
 		res := check.Result{ID: "manifest", Status: check.Fail, Detail: err.Error()}
 		fmt.Fprintln(text, check.FormatResult(res))
@@ -144,7 +158,7 @@ func run(o options, stdout, stderr io.Writer) bool {
 	} else {
 		fmt.Fprintf(text, "dtheap-check: board %s (%s), %d heap(s), manifest %s\n", escape.Line(m.Board), escape.Line(m.Arch), len(m.Heaps), escape.Line(o.manifest))
 		rep = check.Run(context.Background(), check.Config{
-			Root: o.root, Manifest: m, ModulesDir: o.modulesDir, Timeout: o.timeout,
+			Root: o.root, Manifest: m, ModulesDir: o.modulesDir, Timeout: o.timeout, Deadline: o.deadline,
 			Loader: check.FinitModule{}, Heaps: check.DMAHeaps{},
 			OnResult: func(r check.Result) { fmt.Fprintln(text, format(r)) },
 		})
@@ -167,6 +181,16 @@ func run(o options, stdout, stderr io.Writer) bool {
 	}
 	fmt.Fprintln(text, rep.Summary())
 	return rep.OK()
+}
+
+// inRoot joins p (taken as absolute inside the inspected system) to root, refusing a path
+// whose ".." would climb out of root: --manifest ../../etc/shadow must not read the host's.
+func inRoot(root, p, flag string) (string, error) {
+	clean := filepath.Clean("/" + p)
+	if rel := filepath.Clean(strings.TrimPrefix(p, "/")); rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("%s %s escapes --root %s: give a path inside it", flag, escape.Line(p), escape.Line(root))
+	}
+	return filepath.Join(root, clean), nil
 }
 
 func writeJSON(rep *check.Report, name string, stdout io.Writer) error {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dtheap/dtheap/provision/manifest"
@@ -71,6 +72,10 @@ type Config struct {
 	Manifest   *manifest.Manifest
 	ModulesDir string        // inside Root; default /lib/modules/dtheap
 	Timeout    time.Duration // per check; default 5s
+	// Deadline bounds all checks together (default 10s): whatever has not finished by then is
+	// reported as one FAIL naming it, and Run returns, so a manifest with many heaps or a
+	// hung device cannot stall the boot for heaps x Timeout.
+	Deadline time.Duration
 	Poll       time.Duration // device wait polling interval; default 20ms
 	PageSize   uint64        // for CMA debugfs pfns; default os.Getpagesize()
 	TestSize   uint64        // bytes allocated per heap; default 1 MiB (capped at the heap size)
@@ -80,6 +85,9 @@ type Config struct {
 	// even if a later step is slow.
 	OnResult func(Result)
 }
+
+// DefaultDeadline is the time all checks together may take (Config.Deadline).
+const DefaultDeadline = 10 * time.Second
 
 // DefaultModulesDir is where the initramfs puts the modules.
 const DefaultModulesDir = "/lib/modules/dtheap"
@@ -96,6 +104,9 @@ func (c *Config) defaults() {
 	if c.Timeout <= 0 {
 		c.Timeout = 5 * time.Second
 	}
+	if c.Deadline <= 0 {
+		c.Deadline = DefaultDeadline
+	}
 	if c.Poll <= 0 {
 		c.Poll = 20 * time.Millisecond
 	}
@@ -107,10 +118,13 @@ func (c *Config) defaults() {
 	}
 }
 
-// runner collects results and bounds every step with the timeout.
+// runner collects results and bounds every step with the timeout and all of them with the
+// deadline.
 type runner struct {
-	cfg     *Config
-	results []Result
+	cfg      *Config
+	results  []Result
+	deadline time.Time
+	missed   []string // steps not run because the deadline had passed
 }
 
 func (r *runner) add(res Result) Result {
@@ -124,11 +138,20 @@ func (r *runner) add(res Result) Result {
 // step runs fn under the per-check timeout. A step that overruns is reported as FAIL and
 // abandoned: its goroutine may stay blocked in a syscall, but the boot goes on.
 func (r *runner) step(ctx context.Context, id string, fn func(ctx context.Context) (Status, string)) Result {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	limit, why := r.cfg.Timeout, fmt.Sprintf("timed out after %v", r.cfg.Timeout)
+	if left := time.Until(r.deadline); left <= 0 {
+		// Not run: Run reports every missed step in one line. SKIP lets the caller skip
+		// the steps that depend on this one.
+		r.missed = append(r.missed, id)
+		return Result{ID: id, Status: Skip, Detail: "not run: the deadline for all checks passed"}
+	} else if left < limit {
+		limit, why = left, fmt.Sprintf("cut off after %v by the %v deadline for all checks", left.Round(time.Millisecond), r.cfg.Deadline)
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	// A step that honours ctx gets a little grace to report why it gave up in its own words;
 	// one stuck in a syscall is cut off at the hard deadline.
-	hard := time.NewTimer(r.cfg.Timeout + max(r.cfg.Timeout/10, 50*time.Millisecond))
+	hard := time.NewTimer(limit + max(limit/10, 50*time.Millisecond))
 	defer hard.Stop()
 	type out struct {
 		s Status
@@ -149,19 +172,27 @@ func (r *runner) step(ctx context.Context, id string, fn func(ctx context.Contex
 	case o := <-ch:
 		return r.add(Result{ID: id, Status: o.s, Detail: o.d, Duration: time.Since(start)})
 	case <-hard.C:
-		return r.add(Result{ID: id, Status: Fail, Detail: fmt.Sprintf("timed out after %v", r.cfg.Timeout), Duration: time.Since(start)})
+		return r.add(Result{ID: id, Status: Fail, Detail: why, Duration: time.Since(start)})
 	}
 }
 
 // Run performs every check the manifest calls for, in boot order: modules, devicetree, each
 // heap (device, placement, allocation), CMA total.
+//
+// All of it runs within cfg.Deadline: steps still to come when it passes are not run and are
+// named in one FAIL result "deadline", and Run returns, so the boot goes on.
 func Run(ctx context.Context, cfg Config) *Report {
 	cfg.defaults()
-	r := &runner{cfg: &cfg}
+	r := &runner{cfg: &cfg, deadline: time.Now().Add(cfg.Deadline)}
 	m := cfg.Manifest
 	if m == nil {
 		r.add(Result{ID: "manifest", Status: Fail, Detail: "no manifest"})
 		return NewReport(nil, r.results)
+	}
+	if len(m.Heaps) > manifest.MaxHeaps {
+		// Decode refuses such a manifest; a caller that built one itself gets the same answer.
+		r.add(Result{ID: "manifest", Status: Fail, Detail: fmt.Sprintf("%d heaps, more than the kernel's %d", len(m.Heaps), manifest.MaxHeaps)})
+		return NewReport(m, r.results)
 	}
 	r.checkModules(ctx)
 	r.checkDT(ctx)
@@ -169,7 +200,21 @@ func Run(ctx context.Context, cfg Config) *Report {
 		r.checkHeap(ctx, &m.Heaps[i])
 	}
 	r.checkCMATotal(ctx)
+	if len(r.missed) > 0 {
+		r.add(Result{ID: "deadline", Status: Fail, Detail: missedDetail(cfg.Deadline, r.missed)})
+	}
 	return NewReport(m, r.results)
+}
+
+// missedDetail names the steps the deadline cut off: the first few and the last by name.
+func missedDetail(d time.Duration, missed []string) string {
+	const show = 8
+	names := missed
+	more := ""
+	if len(names) > show+1 {
+		names, more = names[:show], fmt.Sprintf(" ... (%d more) ... %s", len(missed)-show-1, missed[len(missed)-1])
+	}
+	return fmt.Sprintf("the %v deadline for all checks passed; %d check(s) did not run: %s%s", d, len(missed), strings.Join(names, ", "), more)
 }
 
 // readTrim reads a small text file (sysfs, debugfs, proc) and trims the newline.

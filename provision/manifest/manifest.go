@@ -17,6 +17,11 @@ import (
 	"github.com/dtheap/dtheap/internal/input"
 )
 
+// MaxHeaps is the most heaps a manifest may list: the DMA-BUF heap core's limit
+// (NUM_HEAP_MINORS = 128 in drivers/dma-buf/dma-heap.c, 6.1 to 7.3), the kernel's own heaps
+// included. A larger manifest cannot describe a real system and would only stall the checker.
+const MaxHeaps = 128
+
 // Generator is the value of Manifest.Generator for manifests this project writes.
 const Generator = "dtheap"
 
@@ -236,6 +241,11 @@ func (m *Manifest) Validate() error {
 		}
 	}
 
+	if len(m.Heaps) > MaxHeaps {
+		// Say it once and stop: a million heaps would make a million problems.
+		add("%d heaps: the kernel registers at most %d (NUM_HEAP_MINORS)", len(m.Heaps), MaxHeaps)
+		return &ValidationError{Problems: p}
+	}
 	heaps := map[string]bool{}
 	ours := 0
 	for i, h := range m.Heaps {
