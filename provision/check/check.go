@@ -76,11 +76,11 @@ type Config struct {
 	// reported as one FAIL naming it, and Run returns, so a manifest with many heaps or a
 	// hung device cannot stall the boot for heaps x Timeout.
 	Deadline time.Duration
-	Poll       time.Duration // device wait polling interval; default 20ms
-	PageSize   uint64        // for CMA debugfs pfns; default os.Getpagesize()
-	TestSize   uint64        // bytes allocated per heap; default 1 MiB (capped at the heap size)
-	Loader     ModuleLoader  // nil: module check reports FAIL (cannot load)
-	Heaps      HeapDevices   // nil: allocation checks are SKIPped
+	Poll     time.Duration // device wait polling interval; default 20ms
+	PageSize uint64        // for CMA debugfs pfns; default os.Getpagesize()
+	TestSize uint64        // bytes allocated per heap; default 1 MiB (capped at the heap size)
+	Loader   ModuleLoader  // nil: module check reports FAIL (cannot load)
+	Heaps    HeapDevices   // nil: allocation checks are SKIPped
 	// OnResult, if set, sees every result as soon as it is known, so a console shows progress
 	// even if a later step is slow.
 	OnResult func(Result)
