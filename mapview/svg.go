@@ -502,6 +502,9 @@ func heapOf(p *plan.Plan, r *plan.Region) string {
 	if r.Heap == nil {
 		return ""
 	}
+	if r.Heap.Provider == "kernel" {
+		return "heap " + r.Heap.Name + " (kernel's own)"
+	}
 	s := "heap " + r.Heap.Name
 	switch r.Heap.Mapping {
 	case plan.MapWriteCombine:

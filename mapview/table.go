@@ -38,6 +38,9 @@ func tableRows(p *plan.Plan) []tableRow {
 			if r.Heap.Mapping == plan.MapWriteCombine {
 				row.heap += " (wc)"
 			}
+			if r.Heap.Provider == "kernel" {
+				row.heap += " (kernel)"
+			}
 		}
 		if r.DefaultCMA && p.Kernel.DefaultCMAHeap != "" {
 			row.heap = p.Kernel.DefaultCMAHeap + " (kernel)"
