@@ -21,8 +21,9 @@ func newPlanCmd() *cobra.Command {
 		Use:   "plan BOARD.yaml",
 		Short: "Show where every region lands: table, memory map, or JSON",
 		Long: `plan resolves a board into the plan every emitter uses: each firmware region and pool with
-its final address (dynamic pools at the address the 6.1 kernel is predicted to give them, in
-the kernel's own allocation order), the heaps, the consumer devices and the free memory left.
+its final address (dynamic pools at the address the board's kernel is predicted to give them,
+in that kernel's own allocation order: 6.1's heapsort order, devicetree order from 6.12), the
+heaps (the module's and the kernel's own), the consumer devices and the free memory left.
 
 Text output is a table followed by a memory map that fits 80 columns (colour on a terminal
 unless NO_COLOR is set). --format json prints the plan and its findings as one JSON object.

@@ -18,8 +18,10 @@ func newValidateCmd() *cobra.Command {
 		Use:   "validate BOARD.yaml...",
 		Short: "Check boards against the kernel's reserved-memory and heap rules",
 		Long: `validate loads each board (resolving extends:), checks it against the board schema and
-every rule in the catalog (what Linux 6.1 does at boot with reserved memory, CMA and
-DMA-BUF heaps), and prints findings as file:line:col: severity[RULE]: message.
+every rule in the catalog (what the board's kernel, kernel.version, does at boot with reserved
+memory, CMA and DMA-BUF heaps: 6.1, 6.12 and 7.3 are modelled from their source, any other
+version gets the nearest older model and an info line naming it), and prints findings as
+file:line:col: severity[RULE]: message.
 
 Silence a rule for one pool or firmware region with "silence: [RULE]" in its entry, or for the
 whole run with --disable RULE. Exit status: 0 clean (warnings allowed unless --werror),
