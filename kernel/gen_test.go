@@ -244,3 +244,23 @@ func TestHeapsByVersion(t *testing.T) {
 		t.Error("Build accepted a board with no module heaps")
 	}
 }
+
+// TestFileNamesCoverEveryVariant: FileNames (what dtheap kernel may clean from DIR) holds every
+// file any variant writes, on every kernel model, without generating refused variants.
+func TestFileNamesCoverEveryVariant(t *testing.T) {
+	all := FileNames()
+	for _, v := range []string{"6.1", "6.12", "7.3"} {
+		p := planFor(t, "pools:\n  - {name: dsp, kind: carveout, base: 0x70000000, size: 16MiB, heap: dsp, mapping: writecombine}\n", v)
+		for _, o := range []Options{{}, {Builtin: true}, {WithExportPatch: true}} {
+			files, err := Generate(p, o)
+			if err != nil {
+				continue // refused on this kernel (the export patch on 7.3)
+			}
+			for _, f := range files {
+				if !all[f.Name] {
+					t.Errorf("%s %+v writes %s, which FileNames lacks", v, o, f.Name)
+				}
+			}
+		}
+	}
+}

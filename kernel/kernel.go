@@ -118,6 +118,21 @@ func Generate(p *plan.Plan, opts Options) ([]File, error) {
 	return files, nil
 }
 
+// FileNames is every file name any variant of Generate can write, for any board and kernel
+// version: the embedded sources (module and builtin variants), the generated files and the
+// export patch.
+func FileNames() map[string]bool {
+	names := map[string]bool{"dtheap_board.c": true, "dtheap.config": true, "manifest.json": true,
+		"README": true, ExportPatchName: true}
+	_ = fs.WalkDir(src, "src", func(name string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			names[path.Base(name)] = true
+		}
+		return err
+	})
+	return names
+}
+
 // header names the generator and the board files, for every generated file. It is raw text:
 // each file escapes it for its own language.
 func header(p *plan.Plan) string {

@@ -83,21 +83,10 @@ kernel patch that does, --builtin writes the in-tree variant that needs none. 7.
 }
 
 // kernelFileNames is every name any variant of `dtheap kernel` writes: what WriteDir may drop
-// from DIR when the new set lacks it (e.g. Kconfig.builtin after a --builtin run). Other files
-// in DIR (a build's objects) are kept.
-func kernelFileNames(p *plan.Plan) (map[string]bool, error) {
-	names := map[string]bool{}
-	for _, o := range []kernel.Options{{}, {Builtin: true, WithExportPatch: true}} {
-		files, err := kernel.Generate(p, o)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
-			names[f.Name] = true
-		}
-	}
-	return names, nil
-}
+// from DIR when the new set lacks it (e.g. Kconfig.builtin after a --builtin run, or the module
+// sources after a switch to a kernel that needs no module). Other files in DIR (a build's
+// objects) are kept.
+func kernelFileNames(*plan.Plan) (map[string]bool, error) { return kernel.FileNames(), nil }
 
 func newBuildCmd() *cobra.Command {
 	var kdir, out, arch, cross string
