@@ -2,12 +2,14 @@ package kernel
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/dtheap/dtheap/internal/golden"
+	"github.com/dtheap/dtheap/kmodel"
 	"github.com/dtheap/dtheap/pipeline"
 	"github.com/dtheap/dtheap/plan"
 )
@@ -261,6 +263,60 @@ func TestFileNamesCoverEveryVariant(t *testing.T) {
 					t.Errorf("%s %+v writes %s, which FileNames lacks", v, o, f.Name)
 				}
 			}
+		}
+	}
+}
+
+// TestNoDuplicateKernelHeap: the generated table never holds a heap the kernel registers under
+// the same name, whatever the rules were told (--disable heap-name-kernel).
+func TestNoDuplicateKernelHeap(t *testing.T) {
+	for _, tt := range []struct{ v, body string }{
+		{"6.1", "pools:\n  - {name: dsp, kind: carveout, base: 0x70000000, size: 16MiB, heap: system, mapping: writecombine}\n"},
+		{"7.3", "pools:\n  - {name: camera, kind: cma, size: 48MiB}\n  - {name: dsp, kind: carveout, base: 0x70000000, size: 16MiB, heap: camera, mapping: writecombine}\n"},
+	} {
+		f := filepath.Join(t.TempDir(), "b.yaml")
+		os.WriteFile(f, []byte("board: b\narch: arm64\nkernel: {version: \""+tt.v+"\"}\nmemory:\n  - {name: dram, base: 0x40000000, size: 1GiB}\n"+tt.body), 0o644)
+		res, err := pipeline.Load(f, pipeline.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := BoardC(res.Plan); err == nil || !strings.Contains(err.Error(), "registers a heap of that name itself") {
+			t.Errorf("%s: BoardC: %v", tt.v, err)
+		}
+	}
+}
+
+// TestCompatHeaderAgreesWithKmodel: kernel/src/dtheap_compat.h picks the MODULE_IMPORT_NS form
+// and the DMA_BUF_HEAP import by LINUX_VERSION_CODE; on every proven kernel its choice must be
+// what kmodel read from that kernel's source (include/linux/module.h, drivers/dma-buf/dma-heap.c).
+func TestCompatHeaderAgreesWithKmodel(t *testing.T) {
+	h, err := src.ReadFile("src/dtheap_compat.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(line string) kmodel.Version {
+		// The #if DTHEAP_KV_AT_LEAST(major, minor) right before the line.
+		text := string(h)
+		i := strings.Index(text, line)
+		if i < 0 {
+			t.Fatalf("dtheap_compat.h has no %s", line)
+		}
+		j := strings.LastIndex(text[:i], "DTHEAP_KV_AT_LEAST(")
+		var v kmodel.Version
+		if _, err := fmt.Sscanf(text[j:], "DTHEAP_KV_AT_LEAST(%d, %d)", &v.Major, &v.Minor); err != nil {
+			t.Fatalf("cannot read the version before %s: %v", line, err)
+		}
+		return v
+	}
+	quoted := at(`MODULE_IMPORT_NS("DMA_BUF");`)
+	heapNS := at(`MODULE_IMPORT_NS("DMA_BUF_HEAP");`)
+	for _, v := range kmodel.Proven {
+		m := kmodel.ForVersion(v)
+		if got := v.AtLeast(quoted); got != m.QuotedNamespaces {
+			t.Errorf("Linux %s: the header quotes namespaces: %v, kmodel: %v", v, got, m.QuotedNamespaces)
+		}
+		if got := v.AtLeast(heapNS); got != m.ExportsHeapAPI {
+			t.Errorf("Linux %s: the header imports DMA_BUF_HEAP: %v, kmodel says exported: %v", v, got, m.ExportsHeapAPI)
 		}
 	}
 }

@@ -183,7 +183,20 @@ type heapDesc struct {
 }
 
 // BoardC renders dtheap_board.c: the table of heaps the module registers.
+//
+// It refuses a heap the kernel registers under the same name itself (rule heap-name-kernel,
+// even when disabled): dma_heap_add() would fail only after device_create() printed a sysfs
+// duplicate-name trace (drivers/dma-buf/dma-heap.c), so the module never tries.
 func BoardC(p *plan.Plan) ([]byte, error) {
+	kernelNames := map[string]bool{"system": true}
+	for _, n := range p.Kernel.OwnHeaps {
+		kernelNames[n] = true
+	}
+	for _, h := range p.Heaps {
+		if h.Provider == provision.ProviderKernel {
+			kernelNames[h.Name] = true
+		}
+	}
 	var heaps []heapDesc
 	for _, h := range p.Heaps {
 		if h.Provider != provision.ProviderDtheap {
@@ -192,6 +205,9 @@ func BoardC(p *plan.Plan) ([]byte, error) {
 		r := h.Region
 		if !r.Placed {
 			return nil, fmt.Errorf("heap %s: pool %s has no place: fix the board first", h.Name, r.Name)
+		}
+		if kernelNames[h.Name] {
+			return nil, fmt.Errorf("heap %s: Linux %s registers a heap of that name itself: rename it (rule heap-name-kernel)", h.Name, p.Kernel.Version)
 		}
 		d := heapDesc{Name: h.Name, Region: r.Node, Base: r.Base, Size: r.Size, Fixed: r.Fixed}
 		d.Kind = map[plan.Kind]string{plan.KindCMA: "DTHEAP_KIND_CMA", plan.KindCarveout: "DTHEAP_KIND_CARVEOUT", plan.KindUnmapped: "DTHEAP_KIND_UNMAPPED"}[h.Kind]
