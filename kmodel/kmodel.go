@@ -9,6 +9,16 @@
 // are proven: 6.1, 6.12 and 7.3. Any other version gets the model of the nearest OLDER proven
 // version (6.6 and 6.11 -> 6.1; 6.18 and 7.0 -> 6.12; 7.4 -> 7.3), versions before 6.1 get 6.1's,
 // and Model.Note says so, with the documented changes the model does not know about.
+//
+// What the three proven versions do alike (so it is no Model field; package plan replays it):
+// every fixed (reg) region is reserved before any dynamic one is allocated; a dynamic region's
+// alignment is its alignment property or SMP_CACHE_BYTES (early_init_dt_alloc_reserved_memory_arch)
+// and, for a reusable shared-dma-pool without no-map and with CMA, at least
+// CMA_MIN_ALIGNMENT_BYTES (6.1 and 6.12 __reserved_mem_alloc_size(), 7.3 rmem_cma_validate()),
+// while its size is never rounded; alloc-ranges entries are tried in order, first fit wins;
+// memblock_phys_alloc_range() never returns the first page and __reserved_mem_alloc_size()
+// treats a base of 0 as failure ("failed to allocate memory for node"); a region whose setup
+// fails is freed at once, before the next dynamic region is allocated.
 package kmodel
 
 import (
