@@ -17,7 +17,7 @@ var treeRules = []Rule{
 	{"reg-entries", diag.Info, "a region's reg has more than one entry: 6.1 and 6.12 reserve every entry but record only the first; 7.3 reserves only the first (warning there)"},
 	{"size-length", diag.Error, "a dynamic region's size is not #size-cells cells: 'invalid size property', the node is skipped"},
 	{"alignment-length", diag.Error, "a dynamic region's alignment is not #address-cells cells: 'invalid alignment property', the node is skipped"},
-	{"alloc-ranges-length", diag.Error, "alloc-ranges is not a whole number of <address size> pairs: 6.1 and 6.12 skip the node ('invalid alloc-ranges property'); 7.3 drops the partial pair (warning there)"},
+	{"alloc-ranges-length", diag.Error, "alloc-ranges is not a whole number of <address size> pairs: 6.1 and 6.12 skip the node ('invalid alloc-ranges property'); 7.3 ignores the whole property and places the region anywhere (of_flat_dt_get_addr_size_prop returns nothing; warning there)"},
 	{"nomap-reusable", diag.Error, "a region is both no-map and reusable (in a tree, or a board's cma pool with no-map: true): no pool is made; 6.1/6.12 refuse it ('compatible matching fail') and give the memory back, 7.3 accepts it silently ('nomap reusable') and the memory is lost"},
 	{"alignment-power-of-two", diag.Warning, "a dynamic region's alignment is not a power of two: memblock's round_down masks with alignment-1, so the region lands on an address that is not a multiple of it"},
 	{"no-reg-or-size", diag.Warning, "a /reserved-memory child has neither reg nor size: the kernel skips it without a word"},
