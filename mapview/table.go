@@ -8,6 +8,7 @@ import (
 
 	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/size"
+	"github.com/dtheap/dtheap/kmodel"
 	"github.com/dtheap/dtheap/plan"
 )
 
@@ -55,8 +56,12 @@ func tableRows(p *plan.Plan) []tableRow {
 
 // heading is the one-line description of the board's kernel facts.
 func heading(p *plan.Plan) string {
+	version := p.Kernel.Version
+	if m := p.KModel(); m.Relation != kmodel.Exact {
+		version += fmt.Sprintf(" as the %s model", m.Version)
+	}
 	return fmt.Sprintf("board %s (%s, Linux %s, %s pages, CMA alignment %s, %d CMA slots)",
-		p.Board, p.Arch, p.Kernel.Version, size.Human(p.Kernel.PageSize), size.Human(p.Kernel.CMAAlignment), p.Kernel.CMASlots)
+		p.Board, p.Arch, version, size.Human(p.Kernel.PageSize), size.Human(p.Kernel.CMAAlignment), p.Kernel.CMASlots)
 }
 
 // summary is what follows the table: the kernel's allocation order and the memory left.
