@@ -93,18 +93,19 @@ func TestRegionFacts(t *testing.T) {
 		neighbour             bool
 		nomapReusable, oddAR  Outcome
 		fixedDefaultUnderCmdl bool
+		keepsFailed           bool
 	}{
-		{"6.1", PlaceHeapsort, 64, 0, false, Refused, Refused, true},
-		{"6.11", PlaceHeapsort, 64, 0, false, Refused, Refused, true},
-		{"6.12", PlaceDTOrder, 0, 64, true, Refused, Refused, true},
-		{"7.2", PlaceDTOrder, 0, 64, true, Refused, Refused, true},
-		{"7.3", PlaceDTOrder, 0, 64, true, Lost, Ignored, false},
+		{"6.1", PlaceHeapsort, 64, 0, false, Refused, Refused, true, false},
+		{"6.11", PlaceHeapsort, 64, 0, false, Refused, Refused, true, false},
+		{"6.12", PlaceDTOrder, 0, 64, true, Refused, Refused, true, true},
+		{"7.2", PlaceDTOrder, 0, 64, true, Refused, Refused, true, true},
+		{"7.3", PlaceDTOrder, 0, 64, true, Lost, Ignored, false, false},
 	} {
 		m := mustFor(t, tt.v)
 		if m.Placement != tt.place || m.RegionLimit != tt.total || m.DynamicLimit != tt.dynamic ||
 			m.AllocRangesNeighbour != tt.neighbour || m.NoMapReusable != tt.nomapReusable ||
 			m.OddAllocRanges != tt.oddAR || m.CmdlineCMAReservesDefault != tt.fixedDefaultUnderCmdl ||
-			m.AddrSizeProp != (tt.oddAR == Ignored) {
+			m.AddrSizeProp != (tt.oddAR == Ignored) || m.KeepsFailedInArray != tt.keepsFailed {
 			t.Errorf("%s: got %+v", tt.v, *m)
 		}
 	}
