@@ -255,3 +255,26 @@ func TestCMASlotsRefuse(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedSetupAndNeighbours: a dynamic CMA pool whose size is off the CMA alignment is
+// allocated, refused by rmem_cma_setup() and freed. 6.12 keeps it in reserved_mem[]
+// (fdt_reserved_mem_save_node() counts it whatever its init did), so an alloc-ranges entry that
+// starts at its end goes bottom-up; 7.3 drops it (fdt_init_reserved_mem_node() returns before
+// counting), so that entry goes top-down.
+func TestFailedSetupAndNeighbours(t *testing.T) {
+	withRanges := func(p board.Pool, rs ...board.Range) board.Pool { p.AllocRanges = rs; return p }
+	bad := withRanges(pool("bad", "cma", 6*mib), board.Range{Base: 0x50000000, Size: 256 * mib})
+	next := withRanges(pool("next", "carveout", 16*mib), board.Range{Base: 0x5fe00000, Size: 256 * mib})
+	for _, tt := range []struct{ v, want string }{
+		{"6.12", "bad=0x5f800000 next=0x5fe00000"},
+		{"7.3", "bad=0x5f800000 next=0x6ee00000"},
+	} {
+		p := Build(onKernel(qemu(1<<30, bad, next), tt.v))
+		if got := bases(p, "bad", "next"); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.v, got, tt.want)
+		}
+		if p.Region("bad").Refused == "" {
+			t.Errorf("%s: a CMA pool of 6 MiB (alignment 4 MiB) not refused", tt.v)
+		}
+	}
+}
