@@ -40,6 +40,8 @@ type Board struct {
 	MemoryUnknown bool
 	// MemoryPath is the node the DRAM came from, for positions ("" if none).
 	MemoryPath string
+	// Children counts the /reserved-memory children as written.
+	Children int
 	// Ignored: the kernel ignores the whole of /reserved-memory (rmem-cells, rmem-ranges);
 	// Pools still lists the regions as written.
 	Ignored bool
@@ -187,6 +189,7 @@ func Import(blob []byte, opts ImportOptions) (*Board, error) {
 		b.Notes = append(b.Notes, "the tree has no /reserved-memory")
 		return b, nil
 	}
+	b.Children = len(rm.Children)
 	b.Ignored = !tr.checkRoot(rm, "/reserved-memory")
 	defer func() { b.Findings, b.Notes = tr.findings, append(b.Notes, tr.notes...) }()
 	if b.Ignored {

@@ -20,12 +20,14 @@ import (
 	"github.com/u-root/u-root/pkg/dt"
 )
 
-// addrSizePropKernel reports whether a kernel reads reg and alloc-ranges through
-// of_flat_dt_get_addr_size_prop: kmodel.Model.AddrSizeProp of its model (7.3 yes, 6.1 and 6.12
-// no; a version between them gets the older model's answer).
-func addrSizePropKernel(version string) bool {
+// kernelModel is the kernel model for a version (kmodel: the nearest proven version at or below
+// it; 6.1's when the version cannot be read).
+func kernelModel(version string) *kmodel.Model {
 	m, err := kmodel.For(version)
-	return err == nil && m.AddrSizeProp
+	if err != nil {
+		return kmodel.ForVersion(kmodel.Proven[0])
+	}
+	return m
 }
 
 // treeReader reads /reserved-memory the way the kernel does and records what it trips on.
@@ -142,8 +144,12 @@ func (t *treeReader) region(c *dt.Node, path string) []*Pool {
 		// rmem_cma_setup refuses no-map (kernel/dma/contiguous.c "!reusable || nomap"),
 		// rmem_dma_setup refuses reusable (kernel/dma/coherent.c): no pool, but the memory was
 		// already marked no-map at reservation. A reserved no-map region is what remains.
+		what := "no pool is made ('compatible matching fail') and the memory goes back to the kernel"
+		if kernelModel(t.version).NoMapReusable == kmodel.Lost {
+			what = "no pool is made ('nomap reusable') and the memory stays out of the linear map, used by nothing"
+		}
 		t.report("nomap-reusable", path, "reusable", "drop no-map (a CMA pool) or reusable (a no-map carveout)",
-			"no-map and reusable together: the memory leaves the linear map and no pool is made (6.1/6.12 'compatible matching fail', 7.3 'nomap reusable')")
+			"no-map and reusable together: kernel %s: %s", t.version, what)
 		p.Kind, p.Comment = plan.KindReserved, "no-map and reusable in the tree: the kernel makes no pool"
 		if shared {
 			p.Compatible = "shared-dma-pool"
@@ -155,7 +161,7 @@ func (t *treeReader) region(c *dt.Node, path string) []*Pool {
 		// the board format keeps it as a plain reservation.
 		p.Kind = plan.KindReserved
 	}
-	newKernel := addrSizePropKernel(t.version)
+	newKernel := kernelModel(t.version).AddrSizeProp
 	entry := t.ac + t.sc
 	if reg, ok := c.LookProperty("reg"); ok && len(reg.Value) > 0 {
 		if len(reg.Value)%(4*entry) != 0 {
@@ -242,7 +248,7 @@ func (t *treeReader) dynamic(c *dt.Node, p *Pool, path string) []*Pool {
 	if ar, ok := c.LookProperty("alloc-ranges"); ok {
 		entry := 4 * (t.ac + t.sc)
 		if len(ar.Value)%entry != 0 {
-			if addrSizePropKernel(t.version) {
+			if kernelModel(t.version).OddAllocRanges == kmodel.Ignored {
 				// of_flat_dt_get_addr_size_prop returns NULL: the region is placed anywhere.
 				t.reportAs(diag.Warning, "alloc-ranges-length", path, "alloc-ranges", fmt.Sprintf("write <address size> pairs of %d+%d cells", t.ac, t.sc),
 					"alloc-ranges is %d bytes, not a whole number of %d-cell pairs: kernel %s ignores it and places the region anywhere", len(ar.Value), t.ac+t.sc, t.version)

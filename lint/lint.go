@@ -77,8 +77,11 @@ func lintTree(t *tree, opts Options) (*Result, error) {
 		return nil, &InputError{fmt.Errorf("%s: %w", t.file, err)}
 	}
 	res := &Result{File: t.file, HasReservedMemory: !hasNote(db.Notes, "the tree has no /reserved-memory")}
-	b := toBoard(db, t, version, opts)
 	var findings diag.List
+	if len(opts.Memory) == 0 {
+		findings = append(findings, contradictedDRAM(db, t)...)
+	}
+	b := toBoard(db, t, version, opts)
 	if opts.Kconfig != "" {
 		fs, err := board.ApplyKconfig(b, opts.Kconfig)
 		if err != nil {
@@ -90,7 +93,7 @@ func lintTree(t *tree, opts Options) (*Result, error) {
 		}
 		b.Kernel.Cmdline = opts.Cmdline
 	}
-	res.Nodes = len(db.Pools)
+	res.Nodes = db.Children
 	if !db.Ignored {
 		res.Regions = len(b.Pools)
 	}
@@ -132,7 +135,8 @@ func toBoard(db *dtbind.Board, t *tree, version string, opts Options) *board.Boa
 		AddressCells: db.AddressCells, SizeCells: db.SizeCells, Files: []string{t.file},
 		MemoryUnknown: db.MemoryUnknown, Pos: map[string]diag.Pos{}}
 	b.Kernel = board.Kernel{Version: version, PageSize: 4096, Hugetlb: true, PageblockOrder: -1,
-		CMAAreas: 0, CMA: true, // CMAAreas 0: the version's Kconfig default, without NUMA (kmodel) Cmdline: opts.Cmdline, From: "lint defaults",
+		// CMAAreas 0: the version's Kconfig default, without NUMA (kmodel).
+		CMAAreas: 0, CMA: true, Cmdline: opts.Cmdline, From: "lint defaults",
 		Pos: map[string]diag.Pos{"version": {File: t.file}}}
 	memPos := t.pos("/", "")
 	if db.MemoryPath != "" {
@@ -200,4 +204,56 @@ func Import(path string, includes []string, opts dtbind.ImportOptions) (*dtbind.
 		return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
 	}
 	return b, nil
+}
+
+// contradictedDRAM handles a tree whose own alloc-ranges point wholly outside the DRAM its
+// /memory states (an i.MX8QM board says 1 GiB at 0x80000000 and puts a 960 MiB CMA window at
+// 0xc0000000). Boot loaders rewrite /memory with the DRAM they find (U-Boot's
+// fdt_fixup_memory_banks), so the stated DRAM is a placeholder the tree itself contradicts:
+// judging placement against it would call a booting board's pool unplaceable. The DRAM is
+// then unknown (the rules that need it say so, as info) unless --memory gives it; the
+// finding says which window showed it.
+func contradictedDRAM(db *dtbind.Board, t *tree) diag.List {
+	if db.MemoryUnknown || db.Ignored {
+		return nil
+	}
+	touches := func(r plan.Range) bool {
+		for _, m := range db.Memory {
+			if r.Overlaps(m.Range) {
+				return true
+			}
+		}
+		return false
+	}
+	var out diag.List
+	for _, p := range db.Pools {
+		if p.Fixed || len(p.AllocRanges) == 0 {
+			continue
+		}
+		any := false
+		for _, r := range p.AllocRanges {
+			if touches(r) || r.Size == 0 {
+				any = true
+			}
+		}
+		if any {
+			continue
+		}
+		r := p.AllocRanges[0]
+		out = append(out, diag.Finding{Pos: t.pos(p.Path, "alloc-ranges"), Severity: diag.Info, Rule: "dram-unknown",
+			Message: fmt.Sprintf("alloc-ranges 0x%x-0x%x of %s holds none of the DRAM /memory states (%s): the stated DRAM is taken as the boot loader's placeholder, and judged unknown",
+				r.Base, r.End(), p.Node, banks(db.Memory)),
+			Hint: "give the board's real DRAM with --memory BASE:SIZE"})
+		db.MemoryUnknown, db.Memory = true, nil
+		break
+	}
+	return out
+}
+
+func banks(ms []plan.Bank) string {
+	var s []string
+	for _, m := range ms {
+		s = append(s, fmt.Sprintf("0x%x-0x%x", m.Base, m.End()))
+	}
+	return strings.Join(s, ", ")
 }

@@ -233,3 +233,52 @@ func TestSARIF(t *testing.T) {
 		t.Errorf("no nomap-reusable result with line and node:\n%s", buf.String())
 	}
 }
+
+// TestContradictedDRAM: a tree whose alloc-ranges window holds none of the DRAM its /memory
+// states has a boot loader placeholder for DRAM (unknown, info); a window that holds some of
+// it is judged, and a pool too large for it is unplaceable.
+func TestContradictedDRAM(t *testing.T) {
+	needTools(t)
+	tree := func(window string) string {
+		return `/dts-v1/;
+/ { #address-cells = <2>; #size-cells = <2>;
+	memory@80000000 { device_type = "memory"; reg = <0x0 0x80000000 0x0 0x40000000>; };
+	reserved-memory { #address-cells = <2>; #size-cells = <2>; ranges;
+		linux,cma { compatible = "shared-dma-pool"; reusable; size = <0x0 0x3c000000>;
+			alloc-ranges = <0x0 ` + window + ` 0x0 0x3c000000>; linux,cma-default; };
+	};
+};
+`
+	}
+	for _, tc := range []struct {
+		window      string
+		unknown     bool
+		unplaceable bool
+	}{
+		{"0xc0000000", true, false}, // starts where the stated DRAM ends: none of it is DRAM
+		{"0xbfe00000", false, true}, // 2 MiB of it is DRAM: judged, and 960 MiB does not fit
+	} {
+		path := filepath.Join(t.TempDir(), "t.dts")
+		if err := os.WriteFile(path, []byte(tree(tc.window)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res, err := lint.Lint(path, lint.Options{Kernel: "7.3"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := find(res.Findings, "dram-unknown") != nil; got != tc.unknown {
+			t.Errorf("window %s: dram-unknown %v, want %v: %v", tc.window, got, tc.unknown, res.Findings)
+		}
+		if got := find(res.Findings, "unplaceable") != nil; got != tc.unplaceable {
+			t.Errorf("window %s: unplaceable %v, want %v: %v", tc.window, got, tc.unplaceable, res.Findings)
+		}
+		// Given the real DRAM, the window is judged against it.
+		res, err = lint.Lint(path, lint.Options{Kernel: "7.3", Memory: []plan.Range{{Base: 0x80000000, Size: 4 << 30}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Findings.Count(diag.Warning) != 0 {
+			t.Errorf("window %s with 4 GiB: %v", tc.window, res.Findings)
+		}
+	}
+}

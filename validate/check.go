@@ -202,7 +202,7 @@ func (c *checker) regions() {
 			if c.dramKnown() && !c.inDRAM(r.Range) {
 				c.outsideDRAM(r, what)
 			}
-			if r.Base%ps != 0 || r.Size%ps != 0 {
+			if needsPages(r) && (r.Base%ps != 0 || r.Size%ps != 0) {
 				c.report("page-alignment", r.Name, c.pos(r.Name, "base"), fmt.Sprintf("use multiples of %s", size.Human(ps)), "%s %q at %s is not page aligned (page size %s)", what, r.Name, span(r.Range), size.Human(ps))
 			}
 			if r.IsPool() && (r.Alignment != 0 || len(r.AllocRanges) > 0) {
@@ -213,7 +213,7 @@ func (c *checker) regions() {
 				c.report("fixed-ignores-dynamic", r.Name, c.pos(r.Name, field), "remove base: to let the kernel place it, or remove "+field+":", "pool %q has a fixed base, so the kernel ignores its %s", r.Name, field)
 			}
 		} else {
-			if r.Size%ps != 0 {
+			if needsPages(r) && r.Size%ps != 0 {
 				c.report("page-alignment", r.Name, c.pos(r.Name, "size"), fmt.Sprintf("use a multiple of %s", size.Human(ps)), "pool %q size %s is not a multiple of the page size %s", r.Name, size.Approx(r.Size), size.Human(ps))
 			}
 			c.cellFit(r.Name, c.pos(r.Name, "size"), r.Size, c.p.SizeCells, "size of "+r.Name)
@@ -298,10 +298,14 @@ func (c *checker) overlaps() {
 		if a.Kind == plan.KindFirmware || b.Kind == plan.KindFirmware {
 			hint = "firmware owns its region: move the pool"
 		}
-		if c.silent[a.Name]["overlap"] {
+		rule := "overlap"
+		if plainReservation(a) && plainReservation(b) {
+			rule = "reserved-overlap"
+		}
+		if c.silent[a.Name][rule] {
 			continue
 		}
-		if f := c.report("overlap", b.Name, pos, hint, "%s %q %s overlaps %s %q %s: 0x%x-0x%x (%s) shared",
+		if f := c.report(rule, b.Name, pos, hint, "%s %q %s overlaps %s %q %s: 0x%x-0x%x (%s) shared",
 			kindWord(b), b.Name, span(b.Range), kindWord(a), a.Name, span(a.Range), lo, hi, size.Approx(hi-lo)); f != nil {
 			f.Related = []diag.Pos{a.Pos}
 		}

@@ -78,3 +78,23 @@ func (c *checker) outsideDRAM(r *plan.Region, what string) {
 	}
 	c.report("outside-dram", r.Name, c.pos(r.Name, "base"), hint, "%s %q at %s is not inside any DRAM bank (%s): %s", what, r.Name, span(r.Range), c.banks(), why)
 }
+
+// needsPages reports whether a region must be whole pages. A CMA area and a dtheap heap hand
+// out pages; a firmware region or plain reservation need not be: memblock reserves or marks
+// no-map any byte range, and the linear map is built page-rounded around it (arm64
+// __create_pgd_mapping masks the start with PAGE_MASK and page-aligns the end), so a 256-byte
+// SCMI shared-memory region or a 128-byte mailbox loses nothing.
+func needsPages(r *plan.Region) bool {
+	return r.Kind == plan.KindCMA || r.Kind == plan.KindCarveout || r.Kind == plan.KindUnmapped || r.Heap != nil
+}
+
+// plainReservation is a region the kernel neither allocates from nor hands to a heap: a
+// firmware region or a reservation without pool or heap. When two of them overlap,
+// __rmem_check_for_overlap (6.1 drivers/of/of_reserved_mem.c, the same in 6.12 and 7.3)
+// prints OVERLAP DETECTED and both stay reserved: the kernel loses nothing and puts nothing
+// of its own there (early_init_dt_reserve_memory refuses only a no-map region over memory
+// already reserved, "failed to reserve memory for node"), so it is a warning
+// (reserved-overlap). Overlaps that touch a CMA pool or a heap are errors (overlap).
+func plainReservation(r *plan.Region) bool {
+	return r.Kind == plan.KindFirmware || (r.Kind == plan.KindReserved && r.Heap == nil)
+}

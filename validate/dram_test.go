@@ -49,6 +49,15 @@ func TestNoFalseAlarms(t *testing.T) {
 		// One page of the window is DRAM: too small for the pool, which is then unplaceable.
 		{"alloc-range-one-page-in", oneBank + "pools:\n  - {name: c, kind: cma, size: 32MiB, alloc-ranges: [{base: 0x7ffff000, size: 512MiB}]}\n",
 			map[string]diag.Severity{"unplaceable": diag.Error}},
+		// Two plain reservations overlapping: both stay reserved, nothing is lost.
+		{"reserved-over-reserved", oneBank + "pools:\n  - {name: a, kind: reserved, base: 0x50000000, size: 4MiB}\n  - {name: b, kind: reserved, base: 0x50200000, size: 4MiB}\n",
+			map[string]diag.Severity{"reserved-overlap": diag.Warning}},
+		// A CMA pool under a reservation: the pool hands out memory that is not its own.
+		{"cma-over-reserved", oneBank + "pools:\n  - {name: a, kind: reserved, base: 0x50000000, size: 4MiB}\n  - {name: b, kind: cma, base: 0x50000000, size: 4MiB}\n",
+			map[string]diag.Severity{"overlap": diag.Error}},
+		// Overlapping banks: memblock_add merges them.
+		{"banks-overlap", "memory:\n  - {name: lo, base: 0x40000000, size: 1GiB}\n  - {name: hi, base: 0x60000000, size: 1GiB}\npools: []\n",
+			map[string]diag.Severity{"memory-overlap": diag.Warning}},
 		{"heap-name-255", oneBank + "pools:\n  - {name: c, kind: carveout, base: 0x50000000, size: 16MiB, mapping: writecombine, heap: " + strings.Repeat("h", 255) + "}\n", nil},
 		{"heap-name-256", oneBank + "pools:\n  - {name: c, kind: carveout, base: 0x50000000, size: 16MiB, mapping: writecombine, heap: " + strings.Repeat("h", 256) + "}\n",
 			map[string]diag.Severity{"heap-name": diag.Error}},

@@ -59,7 +59,7 @@ func (c *checker) dramUnknown() {
 			n++
 		}
 	}
-	c.report("dram-unknown", "", c.b.Pos["memory"], "give the DRAM (dtheap import --memory BASE:SIZE, or the memory: list)",
+	c.report("dram-unknown", "", c.b.Pos["memory"], "give the DRAM (--memory BASE:SIZE to dtheap lint or import, or the memory: list)",
 		"DRAM unknown: could not judge outside-dram, alloc-range-outside-dram, unplaceable, dynamic-at-zero, cma-zone-crossing and dma-limit; %d dynamic pool(s) not placed", n)
 }
 

@@ -20,8 +20,9 @@ type Rule struct {
 
 // Rules is the catalog. IDs are stable: users silence them by name.
 var Rules = []Rule{
-	{"overlap", diag.Error, "two regions (pools or firmware) share memory: Linux prints OVERLAP DETECTED and uses both, silently corrupting each other"},
-	{"memory-overlap", diag.Error, "two DRAM banks overlap"},
+	{"overlap", diag.Error, "two regions share memory and one is a CMA pool or a heap: Linux prints OVERLAP DETECTED and uses both, silently corrupting each other"},
+	{"reserved-overlap", diag.Warning, "two firmware regions or plain reservations (no pool, no heap) overlap: the kernel prints OVERLAP DETECTED and keeps both; it allocates nothing there, whether their drivers collide is theirs"},
+	{"memory-overlap", diag.Warning, "two DRAM banks overlap: memblock_add merges them, so nothing is lost, but the tree or board probably says something it does not mean"},
 	{"outside-dram", diag.Error, "a CMA pool or heap lies wholly or partly outside DRAM (touching banks count as one): the kernel accepts it without a word and the memory is not there"},
 	{"reserved-outside-dram", diag.Info, "a firmware region or plain reservation lies outside DRAM (on-chip SRAM, a hole the boot loader keeps): the kernel reserves nothing there and keeps the region for its driver"},
 	{"alloc-range-outside-dram", diag.Warning, "an alloc-ranges entry holds no DRAM at all: the kernel tries it in vain (entries that run past the end of DRAM are fine: memblock searches only the memory inside them)"},
@@ -44,7 +45,7 @@ var Rules = []Rule{
 	{"heap-kind", diag.Error, "a heap or mapping on a pool that cannot carry it (reserved pools have no heap; only carveout heaps choose a mapping)"},
 	{"heap-on-default-cma", diag.Warning, "a heap of another name on the default CMA pool, over which the kernel already registers its own CMA heap (6.1, 6.12)"},
 	{"dma-limit", diag.Error, "a device that can address only N bits is given a pool that reaches above 2^N"},
-	{"page-alignment", diag.Error, "a region's base or size is not a multiple of the page size"},
+	{"page-alignment", diag.Error, "a CMA pool's or heap's base or size is not a multiple of the page size (firmware regions and plain reservations may be any byte range)"},
 	{"zero-size", diag.Error, "a region of size 0: the kernel fails to reserve it"},
 	{"duplicate-name", diag.Error, "two regions share a name or a label: their devicetree nodes or labels collide"},
 	{"fixed-ignores-dynamic", diag.Warning, "a fixed pool (with base) also sets alignment or alloc-ranges, which the kernel ignores"},
