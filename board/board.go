@@ -104,9 +104,29 @@ type Pool struct {
 	Compatible  string // reserved pools only
 	NoMap       bool   // reserved pools: default true; carveout/unmapped always; cma never
 	Devices     []Device
-	Silence     []string
-	Pos         diag.Pos
-	Fields      map[string]diag.Pos
+	// Access is who may open the pool's heap (access:), nil when the board does not say.
+	Access *Access
+	// Aliases are more names for the pool's heap (aliases:), symbolic links in /dev/dma_heap.
+	Aliases []Alias
+	Silence []string
+	Pos     diag.Pos
+	Fields  map[string]diag.Pos
+}
+
+// Access is a pool's access: mapping: the group and mode of its heap's device node.
+type Access struct {
+	Group    string   // "" = not given (root)
+	Mode     uint32   // permission bits, valid when ModeSet
+	ModeSet  bool     // mode: was written
+	Pos      diag.Pos // the access: mapping
+	GroupPos diag.Pos
+	ModePos  diag.Pos
+}
+
+// Alias is one entry of a pool's aliases: list.
+type Alias struct {
+	Name string
+	Pos  diag.Pos
 }
 
 // Field returns the position of a field if it was written, else the entry's position.

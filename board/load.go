@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/dtheap/dtheap/diag"
@@ -493,8 +494,40 @@ func (d *decoder) pool(it *value) Pool {
 			p.Devices = append(p.Devices, dev)
 		}
 	}
+	p.Access = d.access(it.get("access"))
+	if al := it.get("aliases"); al != nil {
+		for _, a := range al.items {
+			p.Aliases = append(p.Aliases, Alias{Name: a.text, Pos: a.pos})
+		}
+	}
 	p.Silence = d.strings(it.get("silence"))
 	return p
+}
+
+// modeRE is a mode as chmod reads it: three octal digits, optionally after a 0. The
+// set-id and sticky bits mean nothing on a device node, so a fourth digit is refused.
+var modeRE = regexp.MustCompile(`^0?[0-7]{3}$`)
+
+// access decodes a pool's access: mapping. The mode is read from the text as written, as octal
+// digits, so unquoted 0660 (which YAML reads as the integer 432) and "0660" mean the same.
+func (d *decoder) access(v *value) *Access {
+	if v == nil {
+		return nil
+	}
+	a := &Access{Pos: v.pos}
+	if g := v.get("group"); g != nil {
+		a.Group, a.GroupPos = g.text, g.pos
+	}
+	if m := v.get("mode"); m != nil {
+		a.ModePos = m.pos
+		if !modeRE.MatchString(m.text) {
+			d.errorf(m.pos, `write it in octal as chmod reads it, e.g. mode: "0660"`, "access mode %q is not a file mode (three octal digits, optionally after a 0)", m.text)
+		} else {
+			n, _ := strconv.ParseUint(m.text, 8, 32)
+			a.Mode, a.ModeSet = uint32(n), true
+		}
+	}
+	return a
 }
 
 // DefaultVersion is the kernel version of a board that names none. The other kernel facts

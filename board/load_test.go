@@ -23,6 +23,8 @@ func TestLoadErrors(t *testing.T) {
 		// yaml.v3 gives syntax errors a line, never a column: the unclosed { is on line 4.
 		{"syntax.yaml", "syntax.yaml:4", "syntax", "did not find expected ',' or '}'"},
 		{"tabs.yaml", "tabs.yaml:4", "syntax", "cannot start any token"},
+		// unquoted 1660 is an integer to YAML, so the schema's pattern cannot see it: the decoder must.
+		{"access-mode.yaml", "access-mode.yaml:6:104", "schema", `access mode "1660" is not a file mode`},
 		{"duplicate-key.yaml", "duplicate-key.yaml:10:5", "syntax", `duplicate key "size" (first at line 9)`},
 		{"unknown-key.yaml", "unknown-key.yaml:6:64", "schema", `unknown key "nomap" in pools[0]`},
 		{"unquoted-comma.yaml", "unquoted-comma.yaml:7:18", "schema", `unknown key "cma" in pools[0]`},

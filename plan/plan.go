@@ -236,6 +236,7 @@ func heapsAndDevices(p *Plan, b *board.Board) {
 			r.Heap = h
 			p.Heaps = append(p.Heaps, h)
 		}
+		applyAccess(p.Heaps, r, bp)
 		for _, d := range bp.Devices {
 			dev := devIndex[d.Node]
 			if dev == nil {
@@ -247,6 +248,33 @@ func heapsAndDevices(p *Plan, b *board.Board) {
 				dev.DMABits = d.DMABits
 			}
 			dev.Pools = append(dev.Pools, r.Name)
+		}
+	}
+}
+
+// applyAccess gives every heap over the pool the board's group and mode, and the pool's own
+// heap (r.Heap: the one heap: names, else the first) its aliases.
+func applyAccess(heaps []*Heap, r *Region, bp *board.Pool) {
+	if r == nil || (bp.Access == nil && len(bp.Aliases) == 0) {
+		return
+	}
+	for _, h := range heaps {
+		if h.Region != r {
+			continue
+		}
+		if a := bp.Access; a != nil {
+			h.Group = a.Group
+			switch {
+			case a.ModeSet:
+				h.Mode = FormatMode(a.Mode)
+			case a.Group != "":
+				h.Mode = ImpliedMode
+			}
+		}
+		if h == r.Heap {
+			for _, al := range bp.Aliases {
+				h.Aliases = append(h.Aliases, al.Name)
+			}
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"fmt"
+
 	"github.com/dtheap/dtheap/diag"
 	"github.com/dtheap/dtheap/kmodel"
 )
@@ -182,10 +184,25 @@ type Heap struct {
 	Mapping Mapping `json:"mapping"`
 	// Provider is "dtheap" for heaps our module registers, "kernel" for the heaps the kernel
 	// creates itself over CMA areas (kmodel.Model.KernelCMAHeaps).
-	Provider string   `json:"provider"`
-	Region   *Region  `json:"-"`
-	Pos      diag.Pos `json:"-"`
+	Provider string `json:"provider"`
+	// Group and Mode are what the board's access: gives the heap's device node ("" = as the
+	// kernel makes it: root, 0600). Mode is four octal digits ("0660"); a group without a mode
+	// gets ImpliedMode.
+	Group string `json:"group,omitempty"`
+	Mode  string `json:"mode,omitempty"`
+	// Aliases are more names for the heap: /dev/dma_heap/<alias> links to it.
+	Aliases []string `json:"aliases,omitempty"`
+	Region  *Region  `json:"-"`
+	Pos     diag.Pos `json:"-"`
 }
+
+// ImpliedMode is the mode a heap whose board gives a group and no mode gets: what udev gives a
+// node whose rule sets GROUP and not MODE (systemd's udev-node.c: mode 0660 when a uid or gid
+// is set, else 0600), written out so that ueventd, which needs a mode, gets the same.
+const ImpliedMode = "0660"
+
+// FormatMode writes permission bits as the four octal digits the generated files use.
+func FormatMode(m uint32) string { return fmt.Sprintf("%04o", m&0o777) }
 
 // Device is a consumer of one or more pools through memory-region.
 type Device struct {

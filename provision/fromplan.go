@@ -42,7 +42,8 @@ func FromPlan(p *plan.Plan) *Manifest {
 			continue
 		}
 		m.Heaps = append(m.Heaps, Heap{Name: h.Name, Provider: h.Provider, Kind: string(h.Kind), Pool: r.Name,
-			Base: r.Base, Size: r.Size, Fixed: r.Fixed, Mappable: h.Mapping != plan.MapNone})
+			Base: r.Base, Size: r.Size, Fixed: r.Fixed, Mappable: h.Mapping != plan.MapNone,
+			Group: h.Group, Mode: h.Mode, Aliases: h.Aliases})
 		if h.Provider == ProviderDtheap {
 			ours = true
 		}

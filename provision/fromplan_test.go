@@ -81,3 +81,40 @@ func TestFromPlanQEMUOn73(t *testing.T) {
 		t.Errorf("modules %v, kernel_version %s", m.Modules, m.KernelVersion)
 	}
 }
+
+// TestFromPlanAccess: the manifest carries the board's group, mode and aliases per heap, and
+// refuses an alias that is another heap's name or a mode that is not octal.
+func TestFromPlanAccess(t *testing.T) {
+	res, err := pipeline.Load("../e2e/qemu-virt-arm64-access.yaml", pipeline.Options{})
+	if err != nil || res.HasErrors() {
+		t.Fatalf("load: %v %v", err, res.Findings)
+	}
+	m := FromPlan(res.Plan)
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, h := range m.Heaps {
+		got[h.Name] = fmt.Sprintf("%s %s %v", h.Group, h.Mode, h.Aliases)
+	}
+	want := map[string]string{
+		"linux,cma":      "video 0660 [reserved default_cma_region]",
+		"video@60000000": "video 0660 [vidbuf_cached]",
+		"camera":         "camera 0660 []",
+		"dsp":            "audio 0640 [vendor,dsp]",
+		"secure":         " 0600 [system-secure]",
+	}
+	for n, w := range want {
+		if got[n] != w {
+			t.Errorf("heap %s: %q, want %q", n, got[n], w)
+		}
+	}
+	m.Heaps[0].Aliases = []string{m.Heaps[1].Name}
+	if err := m.Validate(); err == nil || !strings.Contains(err.Error(), "already a heap or alias") {
+		t.Errorf("alias naming a heap: %v", err)
+	}
+	m.Heaps[0].Aliases, m.Heaps[0].Mode = nil, "660"
+	if err := m.Validate(); err == nil || !strings.Contains(err.Error(), "four octal digits") {
+		t.Errorf("mode 660: %v", err)
+	}
+}

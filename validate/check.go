@@ -66,6 +66,7 @@ func Check(b *board.Board, p *plan.Plan, opts Options) diag.List {
 	c.placement()
 	c.cma()
 	c.heaps()
+	c.access()
 	c.devices()
 	c.kernel()
 

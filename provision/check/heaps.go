@@ -41,9 +41,16 @@ func (r *runner) checkHeap(ctx context.Context, h *manifest.Heap) {
 			r.missed = append(r.missed, id+"/alloc") // one line for all that did not run
 			return
 		}
+		if h.Group != "" || h.Mode != "" {
+			r.add(Result{ID: id + "/access", Status: Skip, Detail: "no device node"})
+		}
+		for _, a := range h.Aliases {
+			r.add(Result{ID: id + "/alias/" + a, Status: Skip, Detail: "no device node"})
+		}
 		r.add(Result{ID: id + "/alloc", Status: Skip, Detail: "no device node"})
 		return
 	}
+	r.checkAccess(ctx, h, dev)
 	if r.cfg.Heaps == nil {
 		r.add(Result{ID: id + "/alloc", Status: Skip, Detail: "no heap device access configured"})
 		return

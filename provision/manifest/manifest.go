@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/dtheap/dtheap/internal/input"
@@ -78,6 +79,13 @@ type Heap struct {
 	Size     uint64 `json:"size"`
 	Fixed    bool   `json:"fixed"`
 	Mappable bool   `json:"mappable"`
+	// Group, Mode and Aliases are what the board's access: and aliases: give the heap's
+	// device node (dtheap access writes the udev rules and ueventd lines that do it): a group
+	// name (resolved through /etc/group at boot) or a numeric gid, four octal digits, and
+	// names of /dev/dma_heap links to it. Empty: not asked for, not checked.
+	Group   string   `json:"group,omitempty"`
+	Mode    string   `json:"mode,omitempty"`
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 // PoolByName returns the pool called name, or nil.
@@ -247,6 +255,11 @@ func (m *Manifest) Validate() error {
 		return &ValidationError{Problems: p}
 	}
 	heaps := map[string]bool{}
+	heapNames := map[string]bool{}
+	for _, h := range m.Heaps {
+		heapNames[h.Name] = true
+	}
+	aliases := map[string]bool{}
 	ours := 0
 	for i, h := range m.Heaps {
 		where := fmt.Sprintf("heaps[%d] %q", i, h.Name)
@@ -290,6 +303,21 @@ func (m *Manifest) Validate() error {
 		if h.Base < pl.Base || h.Base+h.Size > pl.Base+pl.Size {
 			add("%s: [0x%x, +0x%x) lies outside pool %s [0x%x, +0x%x)", where, h.Base, h.Size, pl.Name, pl.Base, pl.Size)
 		}
+		if h.Mode != "" && !modeRE.MatchString(h.Mode) {
+			add("%s: mode %q: want four octal digits such as 0660", where, h.Mode)
+		}
+		if strings.ContainsAny(h.Group, "/:\n") {
+			add("%s: group %q is not a group name or gid", where, h.Group)
+		}
+		for _, a := range h.Aliases {
+			if a == "" || strings.Contains(a, "/") || a == "." || a == ".." {
+				add("%s: alias %q is not a valid device name", where, a)
+			}
+			if aliases[a] || heapNames[a] {
+				add("%s: alias %q is already a heap or alias", where, a)
+			}
+			aliases[a] = true
+		}
 		if h.Provider == ProviderKernel && pl.Kind != KindCMA {
 			add("%s: a kernel-provided heap needs a cma pool, %s is %s", where, pl.Name, pl.Kind)
 		}
@@ -303,6 +331,8 @@ func (m *Manifest) Validate() error {
 	}
 	return nil
 }
+
+var modeRE = regexp.MustCompile(`^0[0-7]{3}$`)
 
 func validKind(k string) bool {
 	return k == KindCMA || k == KindCarveout || k == KindUnmapped
