@@ -91,7 +91,14 @@ func lintTree(t *tree, opts Options) (*Result, error) {
 		if opts.Kernel != "" {
 			b.Kernel.Version = opts.Kernel // --kernel wins over the .config's header
 		}
-		b.Kernel.Cmdline = opts.Cmdline
+		hasDefault := false
+		for _, p := range db.Pools {
+			hasDefault = hasDefault || p.Default
+		}
+		b.Kernel.Cmdline, err = withKconfigArea(opts.Cmdline, opts.Kconfig, db.Memory, hasDefault)
+		if err != nil {
+			return nil, &InputError{err}
+		}
 	}
 	res.Nodes = db.Children
 	if !db.Ignored {

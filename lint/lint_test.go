@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -279,6 +280,68 @@ func TestContradictedDRAM(t *testing.T) {
 		}
 		if res.Findings.Count(diag.Warning) != 0 {
 			t.Errorf("window %s with 4 GiB: %v", tc.window, res.Findings)
+		}
+	}
+}
+
+// TestKconfigDefaultArea: a .config whose CONFIG_CMA_SIZE_MBYTES makes the default CMA area
+// (no cma=, no linux,cma-default node) takes a CMA slot; 8 pools fill 6.12's 8 slots, so the
+// area is the ninth. Both sides: size 0, or a default node among the pools, makes no area.
+func TestKconfigDefaultArea(t *testing.T) {
+	needTools(t)
+	pools := func(def bool) string {
+		var b strings.Builder
+		for i := 0; i < 8; i++ {
+			extra := ""
+			if def && i == 0 {
+				extra = " linux,cma-default;"
+			}
+			b.WriteString("\t\tp" + string(rune('0'+i)) + ` { compatible = "shared-dma-pool"; reusable; size = <0x0 0x400000>;` + extra + " };\n")
+		}
+		return b.String()
+	}
+	tree := func(def bool) string {
+		return `/dts-v1/;
+/ { #address-cells = <2>; #size-cells = <2>;
+	memory@40000000 { device_type = "memory"; reg = <0x0 0x40000000 0x0 0x40000000>; };
+	reserved-memory { #address-cells = <2>; #size-cells = <2>; ranges;
+` + pools(def) + `	};
+};
+`
+	}
+	kconfig := func(mb int) string {
+		return "# Linux/arm64 6.12.0 Kernel Configuration\nCONFIG_ARM64=y\nCONFIG_CMA=y\nCONFIG_DMA_CMA=y\nCONFIG_CMA_AREAS=8\nCONFIG_CMA_SIZE_MBYTES=" + strconv.Itoa(mb) + "\nCONFIG_CMA_SIZE_SEL_MBYTES=y\n"
+	}
+	for _, tc := range []struct {
+		name    string
+		def     bool
+		mb      int
+		kconfig bool
+		slots   bool
+	}{
+		{"no kconfig", false, 0, false, false},
+		{"kconfig 32 MiB", false, 32, true, true},
+		{"kconfig 0 MiB", false, 0, true, false},
+		{"default node", true, 32, true, false},
+	} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "t.dts")
+		if err := os.WriteFile(path, []byte(tree(tc.def)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		opts := lint.Options{Kernel: "6.12"}
+		if tc.kconfig {
+			opts.Kconfig = filepath.Join(dir, ".config")
+			if err := os.WriteFile(opts.Kconfig, []byte(kconfig(tc.mb)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, err := lint.Lint(path, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := find(res.Findings, "cma-slots") != nil; got != tc.slots {
+			t.Errorf("%s: cma-slots %v, want %v: %v", tc.name, got, tc.slots, res.Findings)
 		}
 	}
 }

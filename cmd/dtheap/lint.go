@@ -41,6 +41,9 @@ version follow it), --kconfig (page size, hugetlb, CMA, CONFIG_CMA_AREAS), --cmd
 --memory (DRAM, when the tree leaves /memory's size to the boot loader: without it the rules
 that need DRAM say, as info, that they could not judge). Without --kconfig the kernel is
 taken as the arm64/riscv defconfig: 4 KiB pages, hugetlb, CMA, the default CONFIG_CMA_AREAS.
+With --kconfig, the default CMA area the .config makes on its own (CONFIG_CMA_SIZE_MBYTES or
+_PERCENTAGE, when neither cma= nor a linux,cma-default node sets it) takes a CMA slot as the
+cma= area it is equivalent to.
 
 Output: text (file:line:col: severity[RULE]: /node/path: message), json, or sarif (SARIF
 2.1.0, for code scanning in CI). Exit status: 0 clean (warnings allowed unless --werror),
