@@ -66,3 +66,21 @@ func TestImportedUnknownDRAMValidates(t *testing.T) {
 		t.Errorf("validate: exit %d\n%s%s", code, stdout, errs)
 	}
 }
+
+func TestDoctorCommand(t *testing.T) {
+	rec := filepath.Join("..", "..", "doctor", "testdata")
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"doctor", filepath.Join(rec, "qemu-6.12")}, 1, "failed       /reserved-memory/big"},
+		{[]string{"doctor", "--format", "json", filepath.Join(rec, "qemu-6.1")}, 1, `"verdict": "overlapping"`},
+		{[]string{"doctor", t.TempDir()}, 2, "sys/firmware/fdt"},
+	} {
+		code, out, errs := runCapture(t, tt.args...)
+		if code != tt.code || !strings.Contains(out+errs, tt.want) {
+			t.Errorf("%v: exit %d (want %d), output lacks %q:\n%s%s", tt.args, code, tt.code, tt.want, out, errs)
+		}
+	}
+}

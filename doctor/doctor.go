@@ -1,0 +1,377 @@
+// Package doctor explains what a running Linux system did with its reserved memory and
+// DMA-BUF heaps, from what the system shows: the devicetree it booted
+// (/sys/firmware/fdt), the kernel log, /dev/dma_heap, the CMA areas in sysfs and debugfs and
+// /proc/meminfo. It reads a root directory: "/" on the system itself, or a copy of those files
+// (for tests and bug reports: sys/firmware/fdt, dmesg.txt holding the kernel log,
+// dev/dma_heap/<name> entries, sys/kernel/mm/cma/<area>/, sys/kernel/debug/cma/<area>/
+// {base_pfn,count,used}, proc/meminfo). Every verdict comes with the lines that prove it.
+//
+// The kernel's messages it reads (drivers/of/of_reserved_mem.c, kernel/dma/contiguous.c of
+// 6.1, 6.12 and 7.3):
+//
+//	OF: reserved mem: 0x..0x.. (N KiB) nomap|map reusable|non-reusable NAME   6.12, 7.3: set up
+//	OF: reserved mem: initialized node NAME, compatible id ID                 6.1: set up
+//	failed to allocate memory for node 'NAME'                                 dynamic region lost
+//	Reserved memory: failed to reserve memory for node 'NAME'                 fixed region failed
+//	Reserved memory: unsupported node format, ignoring                        every region ignored
+//	node NAME compatible matching fail                                        refused, memory given back
+//	Reserved memory: bypass NAME node, using cmdline CMA params instead       6.1, 6.12: cma= wins
+//	Skipping dt linux,cma-default node in favor for "cma=" kernel param.      7.3: cma= wins
+//	OVERLAP DETECTED! / NAME (..) overlaps with NAME2 (..)                    overlapping
+//	invalid size|alignment|alloc-ranges|reg property in 'NAME'                skipped
+package doctor
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/dtheap/dtheap/dtbind"
+)
+
+// Verdict is what happened to a region or heap.
+type Verdict string
+
+// Verdicts.
+const (
+	Placed     Verdict = "placed"      // set up where the log or sysfs says
+	Failed     Verdict = "failed"      // reservation or allocation failed: the region is missing
+	Ignored    Verdict = "ignored"     // the kernel ignored it (the whole /reserved-memory, or a bad property)
+	Refused    Verdict = "refused"     // no driver took it: memory given back (or lost: see the evidence)
+	Bypassed   Verdict = "bypassed"    // cma= took the default CMA area's place
+	Overlap    Verdict = "overlapping" // OVERLAP DETECTED names it
+	Disabled   Verdict = "disabled"    // status is not okay: skipped by design
+	NoEvidence Verdict = "no-evidence" // nothing in the log or sysfs mentions it (log rotated? quiet boot?)
+	Present    Verdict = "present"     // a heap's device is there
+	Missing    Verdict = "missing"     // a heap the devicetree's dtheap node lists is not there
+)
+
+// Region is one /reserved-memory child and what the kernel did with it.
+type Region struct {
+	Node     string   `json:"node"` // path
+	Verdict  Verdict  `json:"verdict"`
+	Detail   string   `json:"detail"`
+	Evidence []string `json:"evidence,omitempty"`
+}
+
+// Heap is one DMA-BUF heap, present or expected.
+type Heap struct {
+	Name     string   `json:"name"`
+	Verdict  Verdict  `json:"verdict"`
+	Provider string   `json:"provider"` // system, cma (the kernel's), dtheap, unknown
+	Mode     string   `json:"mode,omitempty"`
+	Size     uint64   `json:"size,omitempty"` // bytes, for heaps over a CMA area
+	Free     uint64   `json:"free,omitempty"`
+	Evidence []string `json:"evidence,omitempty"`
+}
+
+// Report is the doctor's answer.
+type Report struct {
+	Root    string   `json:"root"`
+	Regions []Region `json:"regions"`
+	Heaps   []Heap   `json:"heaps"`
+	// Notes say what could not be read (no kernel log, no debugfs).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Examine reads a system (root "/") or a copy of one.
+func Examine(root string) (*Report, error) {
+	r := &Report{Root: root}
+	blob, err := os.ReadFile(filepath.Join(root, "sys", "firmware", "fdt"))
+	if err != nil {
+		return nil, fmt.Errorf("reading the booted devicetree: %w (run as root, or copy /sys/firmware/fdt)", err)
+	}
+	b, err := dtbind.Import(blob, dtbind.ImportOptions{Source: "/sys/firmware/fdt"})
+	if err != nil {
+		return nil, fmt.Errorf("/sys/firmware/fdt: %w", err)
+	}
+	log, err := kernelLog(root)
+	if err != nil {
+		r.Notes = append(r.Notes, "no kernel log: "+err.Error())
+	}
+	r.regions(b, log)
+	r.heaps(root, b)
+	return r, nil
+}
+
+// kernelLog is dmesg.txt in a copy, or dmesg's output on the running system.
+func kernelLog(root string) ([]string, error) {
+	data, err := os.ReadFile(filepath.Join(root, "dmesg.txt"))
+	if errors.Is(err, fs.ErrNotExist) && root == "/" {
+		data, err = exec.Command("dmesg").Output()
+	}
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines, sc.Err()
+}
+
+var (
+	setup612   = regexp.MustCompile(`OF: reserved mem: (0x[0-9a-f]+)\.\.(0x[0-9a-f]+) \((\d+) KiB\) (nomap|map) (reusable|non-reusable) (\S+)$`)
+	initNode   = regexp.MustCompile(`OF: reserved mem: initialized node (\S+), compatible id (\S+)`)
+	allocFail  = regexp.MustCompile(`failed to allocate memory for node '([^']+)'`)
+	resvFail   = regexp.MustCompile(`failed to reserve memory for node '([^']+)'`)
+	matchFail  = regexp.MustCompile(`OF: reserved mem: node (\S+) compatible matching fail`)
+	bypass     = regexp.MustCompile(`Reserved memory: bypass (\S+) node, using cmdline CMA params instead`)
+	skipDef    = regexp.MustCompile(`Skipping dt linux,cma-default node in favor for "cma=" kernel param`)
+	overlapped = regexp.MustCompile(`^(?:\[[^\]]*\]\s*)?(\S+) \((0x[0-9a-f]+)--(0x[0-9a-f]+)\) overlaps with (\S+) \(`)
+	badProp    = regexp.MustCompile(`invalid (size|alignment|alloc-ranges|reg) property in '([^']+)'`)
+	unsupp     = regexp.MustCompile(`Reserved memory: unsupported node format, ignoring`)
+)
+
+func (r *Report) regions(b *dtbind.Board, log []string) {
+	type state struct {
+		verdict  Verdict
+		detail   string
+		evidence []string
+	}
+	byNode := map[string]*state{}
+	var order []string
+	add := func(node, path string) {
+		if _, ok := byNode[node]; !ok {
+			byNode[node] = &state{verdict: NoEvidence, detail: "nothing in the kernel log names it"}
+			order = append(order, node)
+		}
+	}
+	paths := map[string]string{}
+	for _, p := range b.Pools {
+		if p.Path == "" || strings.Count(p.Path, "/") != 2 {
+			continue
+		}
+		add(p.Node, p.Path)
+		paths[p.Node] = p.Path
+	}
+	for _, f := range b.Findings {
+		if f.Rule == "node-disabled" {
+			node := f.Pos.Node[strings.LastIndex(f.Pos.Node, "/")+1:]
+			add(node, f.Pos.Node)
+			paths[node] = f.Pos.Node
+			byNode[node].verdict, byNode[node].detail = Disabled, f.Message
+		}
+	}
+	set := func(node string, v Verdict, detail, line string) {
+		s, ok := byNode[node]
+		if !ok {
+			return
+		}
+		// A failure outranks a set-up line (6.1 logs "initialized" only for what it kept), and
+		// an overlap outranks both: it is the one that corrupts.
+		rank := map[Verdict]int{NoEvidence: 0, Disabled: 1, Placed: 2, Bypassed: 3, Refused: 4, Ignored: 5, Failed: 6, Overlap: 7}
+		if rank[v] >= rank[s.verdict] {
+			s.verdict, s.detail = v, detail
+		}
+		s.evidence = append(s.evidence, strings.TrimSpace(line))
+	}
+	var lastCMA string // 6.1: "created CMA memory pool at" comes just before "initialized node"
+	for i, line := range log {
+		switch {
+		case unsupp.MatchString(line):
+			for _, n := range order {
+				set(n, Ignored, "the kernel ignored every /reserved-memory region (cell counts or ranges)", line)
+			}
+		case setup612.MatchString(line):
+			m := setup612.FindStringSubmatch(line)
+			set(m[6], Placed, fmt.Sprintf("at %s..%s, %s KiB, %s %s", m[1], m[2], m[3], m[4], m[5]), line)
+		case initNode.MatchString(line):
+			m := initNode.FindStringSubmatch(line)
+			detail := "initialized, compatible " + m[2]
+			if lastCMA != "" {
+				detail += "; " + lastCMA
+			}
+			set(m[1], Placed, detail, line)
+			lastCMA = ""
+		case strings.Contains(line, "Reserved memory: created CMA memory pool at"):
+			lastCMA = line[strings.Index(line, "created"):]
+		case allocFail.MatchString(line):
+			set(allocFail.FindStringSubmatch(line)[1], Failed, "the kernel found no room for it: the region is missing", line)
+		case resvFail.MatchString(line):
+			set(resvFail.FindStringSubmatch(line)[1], Failed, "the kernel could not reserve it (over the kernel, the initrd or another reservation)", line)
+		case matchFail.MatchString(line):
+			set(matchFail.FindStringSubmatch(line)[1], Refused, "no driver took it (e.g. no-map with reusable): no pool", line)
+		case bypass.MatchString(line):
+			set(bypass.FindStringSubmatch(line)[1], Bypassed, "cma= on the command line replaced this default CMA node", line)
+		case skipDef.MatchString(line):
+			for _, p := range b.Pools {
+				if p.Default {
+					set(p.Node, Bypassed, "cma= on the command line replaced this default CMA node", line)
+				}
+			}
+		case badProp.MatchString(line):
+			m := badProp.FindStringSubmatch(line)
+			set(m[2], Ignored, "its "+m[1]+" property is malformed: the node was skipped", line)
+		case strings.Contains(line, "OVERLAP DETECTED!") && i+1 < len(log):
+			next := log[i+1]
+			if j := strings.Index(next, "] "); j >= 0 && strings.HasPrefix(strings.TrimSpace(next), "[") {
+				next = next[j+2:]
+			}
+			if m := overlapped.FindStringSubmatch(strings.TrimSpace(next)); m != nil {
+				for _, n := range []string{m[1], m[4]} {
+					set(n, Overlap, "OVERLAP DETECTED: it shares memory with another region, both in use", line+" / "+strings.TrimSpace(log[i+1]))
+				}
+			}
+		}
+	}
+	for _, n := range order {
+		s := byNode[n]
+		r.Regions = append(r.Regions, Region{Node: paths[n], Verdict: s.verdict, Detail: s.detail, Evidence: s.evidence})
+	}
+}
+
+func (r *Report) heaps(root string, b *dtbind.Board) {
+	ents, err := heapListing(root)
+	if err != nil {
+		r.Notes = append(r.Notes, "no /dev/dma_heap: "+err.Error())
+	}
+	cmaAreas := map[string]bool{}
+	for _, d := range []string{filepath.Join(root, "sys", "kernel", "mm", "cma"), filepath.Join(root, "sys", "kernel", "debug", "cma")} {
+		if es, err := os.ReadDir(d); err == nil {
+			for _, e := range es {
+				cmaAreas[e.Name()] = true
+			}
+		}
+	}
+	dtheap := map[string]bool{}
+	for _, p := range b.Pools {
+		if p.Heap != "" {
+			dtheap[p.Heap] = true
+		}
+	}
+	seen := map[string]bool{}
+	for _, e := range ents {
+		name := e.name
+		seen[name] = true
+		h := Heap{Name: name, Verdict: Present, Provider: "unknown", Mode: e.mode}
+		h.Evidence = append(h.Evidence, e.evidence)
+		switch {
+		case name == "system":
+			h.Provider = "system"
+		case dtheap[name]:
+			h.Provider = "dtheap"
+		case cmaAreas[name] || name == "reserved" || name == "linux,cma" || name == "default_cma_region":
+			h.Provider = "cma"
+		}
+		if cmaAreas[name] {
+			h.Size, h.Free, h.Evidence = cmaUsage(root, name, h.Evidence)
+		}
+		r.Heaps = append(r.Heaps, h)
+	}
+	var want []string
+	for n := range dtheap {
+		if !seen[n] {
+			want = append(want, n)
+		}
+	}
+	sort.Strings(want)
+	for _, n := range want {
+		r.Heaps = append(r.Heaps, Heap{Name: n, Verdict: Missing, Provider: "dtheap",
+			Evidence: []string{"the devicetree's dtheap,dma-heaps node lists it; /dev/dma_heap/" + n + " does not exist"}})
+	}
+}
+
+type heapEntry struct{ name, mode, evidence string }
+
+// heapListing lists /dev/dma_heap: from dev/dma_heap.ls (the output of ls -l /dev/dma_heap,
+// which a copy keeps when device files and their modes do not survive copying), else from
+// the directory itself.
+func heapListing(root string) ([]heapEntry, error) {
+	var out []heapEntry
+	if data, err := os.ReadFile(filepath.Join(root, "dev", "dma_heap.ls")); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 9 || len(f[0]) != 10 {
+				continue // "total 0", blank lines
+			}
+			name := strings.Join(f[len(f)-1:], " ")
+			out = append(out, heapEntry{name: name, mode: f[0], evidence: "dev/dma_heap.ls: " + strings.TrimSpace(line)})
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+		return out, nil
+	}
+	dir := filepath.Join(root, "dev", "dma_heap")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		mode := ""
+		if info, err := os.Lstat(filepath.Join(dir, e.Name())); err == nil {
+			mode = info.Mode().String()
+		}
+		out = append(out, heapEntry{name: e.Name(), mode: mode, evidence: fmt.Sprintf("/dev/dma_heap/%s %s", e.Name(), mode)})
+	}
+	return out, nil
+}
+
+// cmaUsage reads debugfs cma/<area>/{count,used} (pages; 4 KiB assumed for the bytes).
+func cmaUsage(root, area string, ev []string) (uint64, uint64, []string) {
+	dir := filepath.Join(root, "sys", "kernel", "debug", "cma", area)
+	read := func(f string) (uint64, bool) {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			return 0, false
+		}
+		v, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+		return v, err == nil
+	}
+	count, ok1 := read("count")
+	used, ok2 := read("used")
+	if !ok1 || !ok2 || used > count {
+		return 0, 0, ev
+	}
+	ev = append(ev, fmt.Sprintf("debugfs cma/%s: count %d pages, used %d", area, count, used))
+	return count * 4096, (count - used) * 4096, ev
+}
+
+// WriteText prints one block per region and heap.
+func (r *Report) WriteText(w *strings.Builder) {
+	for _, g := range r.Regions {
+		fmt.Fprintf(w, "%-12s %s: %s\n", g.Verdict, g.Node, g.Detail)
+		for _, e := range g.Evidence {
+			fmt.Fprintf(w, "\tevidence: %s\n", e)
+		}
+	}
+	for _, h := range r.Heaps {
+		fmt.Fprintf(w, "%-12s heap %s (%s)", h.Verdict, h.Name, h.Provider)
+		if h.Size > 0 {
+			fmt.Fprintf(w, ", %d KiB, %d KiB free", h.Size>>10, h.Free>>10)
+		}
+		w.WriteString("\n")
+		for _, e := range h.Evidence {
+			fmt.Fprintf(w, "\tevidence: %s\n", e)
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+// Bad reports whether any region or heap has a verdict that loses memory or a heap.
+func (r *Report) Bad() bool {
+	for _, g := range r.Regions {
+		switch g.Verdict {
+		case Failed, Ignored, Refused, Overlap:
+			return true
+		}
+	}
+	for _, h := range r.Heaps {
+		if h.Verdict == Missing {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,4 @@
+total 0
+crw------- 1 root root 253, 1 Jan  1 00:00 linux,cma
+crw-rw-rw- 1 root root 253, 2 Jan  1 00:00 dsp
+crw-rw-rw- 1 root root 253, 0 Jan  1 00:00 system
