@@ -3,6 +3,7 @@ package board_test
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -54,5 +55,41 @@ func TestSpanOverflow(t *testing.T) {
 				t.Fatalf("findings:\n%s\nwant:\n%s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestAliasBomb: yaml.v3 expands aliases (FACTS), so nine lines of "billion laughs" built a
+// million values (hundreds of MiB) before the old limit hit. Aliases may now add no more than
+// the document's size plus 10,000 values: the bomb is a positioned finding at a small cost,
+// and a board that reuses a list by alias still loads.
+func TestAliasBomb(t *testing.T) {
+	var bomb strings.Builder
+	bomb.WriteString("board: x\narch: arm64\nmemory: [{name: dram, base: 0x40000000, size: 1GiB}]\nlol:\n  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
+	prev := "a"
+	for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+		bomb.WriteString("  " + n + ": &" + n + " [" + strings.Repeat("*"+prev+",", 8) + "*" + prev + "]\n")
+		prev = n
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bomb.yaml")
+	os.WriteFile(path, []byte(bomb.String()), 0o644)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b, findings, err := board.Load(path, board.Options{})
+	runtime.ReadMemStats(&after)
+	if err != nil || b != nil || !strings.Contains(findings.Error(), "aliases expand to more than") {
+		t.Fatalf("bomb: %v %v", err, findings)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Fatalf("the bomb cost %d MiB before it was refused", alloc>>20)
+	}
+	// Reuse by alias is fine.
+	ok := "board: x\narch: arm64\nmemory: [{name: dram, base: 0x40000000, size: 1GiB}]\npools:\n" +
+		"  - {name: a, kind: carveout, base: 0x50000000, size: 16MiB, devices: &d [\"&gpu\", \"&vpu\"]}\n" +
+		"  - {name: b, kind: carveout, base: 0x52000000, size: 16MiB, devices: *d}\n"
+	os.WriteFile(path, []byte(ok), 0o644)
+	if b, findings, err := board.Load(path, board.Options{}); err != nil || b == nil || len(b.Pools[1].Devices) != 2 {
+		t.Fatalf("alias reuse: %v %v", err, findings)
 	}
 }

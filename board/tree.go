@@ -55,7 +55,10 @@ func parseYAML(file string, data []byte) (*value, diag.List) {
 		return nil, diag.List{{Pos: diag.Pos{File: file, Line: 1, Col: 1}, Severity: diag.Error, Rule: "syntax",
 			Message: "the file is empty", Hint: "start from a board in boards/, e.g. boards/qemu-virt-arm64.yaml"}}
 	}
-	b := &treeBuilder{file: file}
+	// yaml.v3 keeps an alias as a pointer; the tree built here expands it. Aliases may add
+	// no more than the document's own size plus a little, so an alias bomb (a few lines
+	// expanding to billions of values) is a finding before it costs memory.
+	b := &treeBuilder{file: file, limit: min(maxNodes, 2*countNodes(&doc)+aliasAllowance)}
 	v := b.build(doc.Content[0], 0)
 	return v, b.errs
 }
@@ -132,7 +135,20 @@ var scannerProblems = []string{
 type treeBuilder struct {
 	file  string
 	nodes int
+	limit int // values the tree may hold, aliases expanded
 	errs  diag.List
+}
+
+// aliasAllowance is how many values aliases may add beyond the document's own nodes.
+const aliasAllowance = 10000
+
+// countNodes counts the nodes written in the document, not following aliases.
+func countNodes(n *yaml.Node) int {
+	c := 1
+	for _, k := range n.Content {
+		c += countNodes(k)
+	}
+	return c
 }
 
 func (b *treeBuilder) pos(n *yaml.Node) diag.Pos {
@@ -141,11 +157,11 @@ func (b *treeBuilder) pos(n *yaml.Node) diag.Pos {
 
 func (b *treeBuilder) build(n *yaml.Node, depth int) *value {
 	b.nodes++
-	if b.nodes > maxNodes || depth > 100 {
-		if b.nodes == maxNodes+1 || depth == 101 {
+	if b.nodes > b.limit || depth > 100 {
+		if b.nodes == b.limit+1 || depth == 101 {
 			b.errs = append(b.errs, diag.Finding{Pos: b.pos(n), Severity: diag.Error, Rule: "syntax",
-				Message: "document too large or too deeply nested (aliases expand to more than a million values?)",
-				Hint:    "a board file needs no aliases that expand recursively"})
+				Message: fmt.Sprintf("document too large or too deeply nested: aliases expand to more than %d values, or nesting is deeper than 100", b.limit),
+				Hint:    "a board file needs no aliases that expand recursively (an alias bomb): write the values out"})
 		}
 		return &value{kind: scalarValue, tag: "!!null", pos: b.pos(n)}
 	}
