@@ -10,6 +10,7 @@ import (
 
 	"github.com/dtheap/dtheap/board"
 	"github.com/dtheap/dtheap/diag"
+	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/output"
 	"github.com/dtheap/dtheap/pipeline"
 	"github.com/dtheap/dtheap/plan"
@@ -76,7 +77,7 @@ func loadPlan(cmd *cobra.Command, path string) (*plan.Plan, error) {
 		return nil, err
 	}
 	if res.HasErrors() {
-		fmt.Fprintf(stderr, "dtheap: %s: %d error(s); nothing written\n", path, res.Findings.Count(diag.Error))
+		fmt.Fprintf(stderr, "dtheap: %s: %d error(s); nothing written\n", escape.Line(path), res.Findings.Count(diag.Error))
 		return nil, findingsExit()
 	}
 	return res.Plan, nil

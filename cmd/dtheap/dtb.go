@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dtheap/dtheap/dtbind"
+	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/input"
 	"github.com/dtheap/dtheap/internal/output"
 )
@@ -60,7 +61,7 @@ With --check nothing is written: exit 1 when OUT.dtb differs from what would be 
 			}
 			if !quiet {
 				for _, n := range res.Notes {
-					fmt.Fprintf(cmd.ErrOrStderr(), "dtheap: %s: %s\n", base, n)
+					fmt.Fprintf(cmd.ErrOrStderr(), "dtheap: %s: %s\n", escape.Line(base), escape.Line(n))
 				}
 			}
 			if check {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/output"
 	"github.com/dtheap/dtheap/kernel"
 	"github.com/dtheap/dtheap/plan"
@@ -115,7 +116,7 @@ registers itself (7.3, cma pools only) has nothing to build and says so.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "building dtheap_heaps.ko for %s against %s\n", p.Board, kdir)
+			fmt.Fprintf(cmd.ErrOrStderr(), "building dtheap_heaps.ko for %s against %s\n", escape.Line(p.Board), escape.Line(kdir))
 			ko, err := kernel.Build(p, kernel.BuildOptions{KDir: kdir, OutDir: out, Arch: arch, CrossCompile: cross, Jobs: jobs, Progress: cmd.ErrOrStderr()})
 			if err != nil {
 				return &exitError{code: exitFindings, err: err}

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/output"
 )
 
@@ -68,10 +70,20 @@ func run(args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(root.ErrOrStderr(), "dtheap:", ee.err)
+			fmt.Fprintln(root.ErrOrStderr(), "dtheap:", lines(ee.err))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(root.ErrOrStderr(), "dtheap:", err)
+	fmt.Fprintln(root.ErrOrStderr(), "dtheap:", lines(err))
 	return exitUsage
+}
+
+// lines keeps an error's own line breaks (dtc's messages have several) and shows every other
+// control character escaped, so a file name cannot add a line of its own.
+func lines(err error) string {
+	ls := strings.Split(err.Error(), "\n")
+	for i, l := range ls {
+		ls[i] = escape.Line(l)
+	}
+	return strings.Join(ls, "\n")
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dtheap/dtheap/diag"
+	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/mapview"
 	"github.com/dtheap/dtheap/plan"
 )
@@ -60,7 +61,7 @@ file on disk differs.`,
 					return err
 				}
 				if res.Plan == nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "dtheap: %s could not be loaded; nothing written\n", path)
+					fmt.Fprintf(cmd.ErrOrStderr(), "dtheap: %s could not be loaded; nothing written\n", escape.Line(path))
 					return findingsExit()
 				}
 				errs += res.Findings.Count(diag.Error)

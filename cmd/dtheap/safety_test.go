@@ -67,7 +67,7 @@ func TestInputsAreBounded(t *testing.T) {
 	}{
 		{[]string{"validate", fifo}, "board file " + fifo + ": not a regular file: it is a FIFO"},
 		{[]string{"validate", "/dev/zero"}, "board file /dev/zero: not a regular file: it is a character device"},
-		{[]string{"validate", big}, "file too large: 1024 MiB, more than the 8 MiB limit"},
+		{[]string{"validate", big}, "file too large: 1024 MiB, more than the 32 MiB limit"},
 		{[]string{"dtb", "../../boards/qemu-virt-arm64.yaml", "--base", "/dev/zero", "-o", filepath.Join(dir, "o.dtb")}, "--base /dev/zero: not a regular file"},
 		{[]string{"import", "/dev/zero"}, "devicetree /dev/zero: not a regular file"},
 		{[]string{"import", fifo}, "not a regular file: it is a FIFO"},

@@ -17,7 +17,7 @@ import (
 
 // Limits per kind of file: far above any real one, far below what would hurt the machine.
 const (
-	BoardLimit    = 8 << 20   // a board YAML (100,000 pools are about 7 MiB)
+	BoardLimit    = 32 << 20  // a board YAML (100,000 synthetic pools are 10.2 MiB)
 	KconfigLimit  = 16 << 20  // a kernel .config (6.1 allyesconfig is about 300 KiB)
 	BlobLimit     = 64 << 20  // a devicetree blob or source
 	ModuleLimit   = 256 << 20 // a kernel module (with debug info)
