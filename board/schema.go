@@ -2,7 +2,6 @@ package board
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -51,18 +50,15 @@ func checkSchema(root *value, partial bool) diag.List {
 	if err != nil {
 		return diag.List{{Pos: root.pos, Severity: diag.Error, Rule: "schema", Message: err.Error()}}
 	}
-	where := map[string]*value{}
-	inst := root.toJSON("", where)
-	// Round-trip through encoding/json so numbers are json.Number everywhere the library expects.
-	raw, _ := json.Marshal(inst)
-	inst2, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return diag.List{{Pos: root.pos, Severity: diag.Error, Rule: "schema", Message: err.Error()}}
-	}
-	err = sch.Validate(inst2)
+	// toJSON gives the values jsonschema.UnmarshalJSON would (json.Number for numbers, maps,
+	// slices, strings, bools, nil) without a text round trip, and records where each value
+	// came from only when there are errors to place (see toJSON).
+	err = sch.Validate(root.toJSON("", nil))
 	if err == nil {
 		return nil
 	}
+	where := map[string]*value{}
+	root.toJSON("", where)
 	ve, ok := err.(*jsonschema.ValidationError)
 	if !ok {
 		return diag.List{{Pos: root.pos, Severity: diag.Error, Rule: "schema", Message: err.Error()}}

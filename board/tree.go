@@ -221,19 +221,33 @@ func (v *value) get(key string) *value {
 
 // toJSON converts the tree into plain JSON values for schema validation, recording where each
 // JSON pointer location came from.
+//
+// With where nil nothing is recorded and no pointer is built: the schema check converts once
+// without (the common case is a valid board, and 100,000 pools make 800,000 pointers) and
+// again with, only to place the errors of a board that fails.
 func (v *value) toJSON(ptr string, where map[string]*value) any {
-	where[ptr] = v
+	if where != nil {
+		where[ptr] = v
+	}
 	switch v.kind {
 	case mapValue:
 		m := make(map[string]any, len(v.keys))
 		for _, k := range v.keys {
-			m[k] = v.fields[k].toJSON(ptr+"/"+escapePtr(k), where)
+			child := ""
+			if where != nil {
+				child = ptr + "/" + escapePtr(k)
+			}
+			m[k] = v.fields[k].toJSON(child, where)
 		}
 		return m
 	case listValue:
 		l := make([]any, len(v.items))
 		for i, it := range v.items {
-			l[i] = it.toJSON(fmt.Sprintf("%s/%d", ptr, i), where)
+			child := ""
+			if where != nil {
+				child = ptr + "/" + strconv.Itoa(i)
+			}
+			l[i] = it.toJSON(child, where)
 		}
 		return l
 	}
