@@ -129,6 +129,29 @@ func checkBoardC(t *testing.T, fileName, boardName string, heaps []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The README lists one line per heap and the Kconfig fragment is comments and CONFIG_
+	// lines only: no name adds a line (a CONFIG_ line in the fragment would change the kernel).
+	files, err := Generate(res.Plan, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		switch f.Name {
+		case "README":
+			if n := strings.Count(string(f.Data), "\n  /dev/dma_heap/"); n != len(heaps) {
+				t.Fatalf("README has %d heap lines for %d heaps:\n%s", n, len(heaps), f.Data)
+			}
+		case "dtheap.config":
+			for _, l := range strings.Split(strings.TrimSuffix(string(f.Data), "\n"), "\n") {
+				if !strings.HasPrefix(l, "# ") && !strings.HasPrefix(l, "CONFIG_") {
+					t.Fatalf("dtheap.config line %q", l)
+				}
+			}
+		}
+		if i := bytes.IndexFunc(f.Data, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f }); i >= 0 && f.Name != "manifest.json" {
+			t.Fatalf("%s has a control character at %d", f.Name, i)
+		}
+	}
 	got := compileBoardC(t, src)
 	want := []string{hexOf(boardName)}
 	for i, h := range heaps {
