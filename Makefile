@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test unit vet deps e2e qemu clean bench bench-e2e
+.PHONY: all build test unit vet deps e2e e2e-install qemu clean bench bench-e2e
 
 all: build
 
@@ -23,7 +23,11 @@ unit:
 e2e: build
 	./scripts/e2e.sh
 
-test: deps build vet unit e2e
+test: deps build vet unit e2e e2e-install
+
+# dtheap build --install against the kernel's own modules_install (needs the reference kernel e2e builds).
+e2e-install:
+	./scripts/e2e-install.sh
 
 # Boot any board that fits QEMU virt: make qemu BOARD=boards/qemu-virt-arm64.yaml
 qemu: build

@@ -90,7 +90,7 @@ kernel patch that does, --builtin writes the in-tree variant that needs none. 7.
 func kernelFileNames(*plan.Plan) (map[string]bool, error) { return kernel.FileNames(), nil }
 
 func newBuildCmd() *cobra.Command {
-	var kdir, out, arch, cross string
+	var kdir, out, arch, cross, install, modDir string
 	var jobs int
 	cmd := &cobra.Command{
 		Use:   "build BOARD.yaml --kdir KERNEL_BUILD_DIR",
@@ -104,9 +104,19 @@ VERSION and PATCHLEVEL) is printed and must have the board's kernel model (a 6.1
 tree is refused: set kernel.version); a tree older than 6.1 is refused; its .config has what the
 board needs; where the kernel does not export dma_heap_add and friends (6.1, 6.12),
 Module.symvers must (the message names the export patch). A board whose every heap the kernel
-registers itself (7.3, cma pools only) has nothing to build and says so.`,
+registers itself (7.3, cma pools only) has nothing to build and says so.
+
+--install DIR then lays the module out as the kernel's own
+` + "`make modules_install M=... INSTALL_MOD_PATH=DIR INSTALL_MOD_DIR=updates`" + ` would:
+DIR/lib/modules/<release>/updates/dtheap_heaps.ko (compressed if the kernel's .config says
+CONFIG_MODULE_COMPRESS_*), and runs depmod -ae -F System.map -b DIR <release>, so modules.dep
+and modules.alias list it and modprobe loads it from its of: alias (dtheap,dma-heaps).
+updates/ is searched by depmod before the kernel's own modules; --install-mod-dir extra gives
+the kernel's default for external modules. The release is the tree's
+include/config/kernel.release. The path printed is the installed module.`,
 		Example: `  dtheap build boards/qemu-virt-arm64.yaml --kdir ~/linux-6.1 -o out/module
-  dtheap build boards/my-board.yaml --kdir build --arch arm64 --cross-compile aarch64-linux-gnu-`,
+  dtheap build boards/my-board.yaml --kdir build --arch arm64 --cross-compile aarch64-linux-gnu-
+  dtheap build boards/my-board.yaml --kdir build --install out/rootfs   # + lib/modules/<release>/updates, depmod`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kdir == "" {
@@ -121,6 +131,13 @@ registers itself (7.3, cma pools only) has nothing to build and says so.`,
 			if err != nil {
 				return &exitError{code: exitFindings, err: err}
 			}
+			if install != "" {
+				dst, err := kernel.Install(ko, kernel.InstallOptions{KDir: kdir, Dest: install, ModDir: modDir}, cmd.ErrOrStderr())
+				if err != nil {
+					return &exitError{code: exitUsage, err: err}
+				}
+				ko = dst
+			}
 			fmt.Fprintln(cmd.OutOrStdout(), ko)
 			return nil
 		},
@@ -130,5 +147,7 @@ registers itself (7.3, cma pools only) has nothing to build and says so.`,
 	cmd.Flags().StringVar(&arch, "arch", "", "kernel ARCH (default: from the board)")
 	cmd.Flags().StringVar(&cross, "cross-compile", "", "CROSS_COMPILE prefix (default: the Debian cross toolchain for the board's arch)")
 	cmd.Flags().IntVarP(&jobs, "jobs", "j", 0, "parallel jobs (default: number of CPUs)")
+	cmd.Flags().StringVar(&install, "install", "", "after building, install as modules_install would under DIR (INSTALL_MOD_PATH) and run depmod")
+	cmd.Flags().StringVar(&modDir, "install-mod-dir", kernel.DefaultModDir, "directory under lib/modules/<release> for --install (INSTALL_MOD_DIR)")
 	return cmd
 }
