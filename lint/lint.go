@@ -13,6 +13,7 @@ import (
 	"github.com/dtheap/dtheap/board"
 	"github.com/dtheap/dtheap/diag"
 	"github.com/dtheap/dtheap/dtbind"
+	"github.com/dtheap/dtheap/kmodel"
 	"github.com/dtheap/dtheap/plan"
 	"github.com/dtheap/dtheap/validate"
 )
@@ -37,6 +38,9 @@ type Result struct {
 	// skips); Nodes counts the /reserved-memory children as written.
 	Regions, Nodes    int
 	HasReservedMemory bool
+	// Board is the tree read as dtheap import reads it (DRAM judged unknown when the tree
+	// contradicts it: see contradictedDRAM).
+	Board *dtbind.Board
 }
 
 // InputError is a tree that could not be read or compiled (exit status 2).
@@ -71,12 +75,17 @@ func lintTree(t *tree, opts Options) (*Result, error) {
 	if version == "" {
 		version = "6.1"
 	}
-	k := plan.Kernel{Version: version}
+	// The kernel block of the board import would write (Board.YAML): lint's defaults.
+	km, err := kmodel.For(version)
+	if err != nil {
+		km = kmodel.ForVersion(kmodel.Proven[0])
+	}
+	k := plan.Kernel{Version: version, PageSize: 4096, Hugetlb: true, CMAAreas: km.CMAAreas(kmodel.Config{})}
 	db, err := dtbind.Import(t.blob, dtbind.ImportOptions{Source: t.file, Arch: opts.Arch, Kernel: &k, Memory: opts.Memory, Pos: t.pos})
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("%s: %w", t.file, err)}
 	}
-	res := &Result{File: t.file, HasReservedMemory: !hasNote(db.Notes, "the tree has no /reserved-memory")}
+	res := &Result{File: t.file, HasReservedMemory: !hasNote(db.Notes, "the tree has no /reserved-memory"), Board: db}
 	var findings diag.List
 	if len(opts.Memory) == 0 {
 		findings = append(findings, contradictedDRAM(db, t)...)

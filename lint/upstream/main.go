@@ -22,6 +22,7 @@ import (
 
 	"github.com/dtheap/dtheap/diag"
 	"github.com/dtheap/dtheap/lint"
+	"github.com/dtheap/dtheap/pipeline"
 )
 
 type allowEntry struct {
@@ -35,6 +36,7 @@ func main() {
 	allowPath := flag.String("allow", "lint/upstream/allow.txt", "allow-list of real kernel-losing defects")
 	jobs := flag.Int("j", 2, "trees linted at once")
 	out := flag.String("o", "", "also write the report to this file")
+	filter := flag.String("filter", "", "only trees whose path contains this")
 	flag.Parse()
 	if *src == "" || *kernel == "" {
 		fmt.Fprintln(os.Stderr, "usage: upstream -src LINUX_SOURCE_DIR -kernel VERSION")
@@ -52,7 +54,7 @@ func main() {
 			if err != nil {
 				return err
 			}
-			if !d.IsDir() && strings.HasSuffix(p, ".dts") {
+			if !d.IsDir() && strings.HasSuffix(p, ".dts") && strings.Contains(p, *filter) {
 				trees = append(trees, p)
 			}
 			return nil
@@ -66,6 +68,7 @@ func main() {
 	opts := lint.Options{Kernel: *kernel, Includes: []string{filepath.Join(*src, "scripts", "dtc", "include-prefixes")}}
 	results := make([]*lint.Result, len(trees))
 	errs := make([]error, len(trees))
+	loads := make([]error, len(trees))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < *jobs; w++ {
@@ -74,6 +77,9 @@ func main() {
 			defer wg.Done()
 			for i := range next {
 				results[i], errs[i] = lint.Lint(trees[i], opts)
+				if errs[i] == nil {
+					loads[i] = importLoads(results[i])
+				}
 			}
 		}()
 	}
@@ -88,7 +94,7 @@ func main() {
 	linted, withRM, regions, nodes, failed := 0, 0, 0, 0, 0
 	bySev := map[diag.Severity]map[string]int{diag.Error: {}, diag.Warning: {}, diag.Info: {}}
 	var listed []string
-	unexpected := 0
+	unexpected, notLoading := 0, 0
 	for i, res := range results {
 		if errs[i] != nil {
 			failed++
@@ -96,6 +102,10 @@ func main() {
 			continue
 		}
 		linted++
+		if loads[i] != nil {
+			notLoading++
+			fmt.Fprintf(&rep, "- dtheap import of %s gives a board that does not load: %s\n", rel(trees[i]), firstLine(loads[i].Error()))
+		}
 		if res.HasReservedMemory {
 			withRM++
 		}
@@ -129,6 +139,7 @@ func main() {
 	var head strings.Builder
 	fmt.Fprintf(&head, "### Linux %s: arm64 and riscv trees\n\n", *kernel)
 	fmt.Fprintf(&head, "%d .dts found, %d linted, %d could not be compiled by this dtc; %d with /reserved-memory; %d /reserved-memory children, %d regions the kernel keeps.\n\n", len(trees), linted, failed, withRM, nodes, regions)
+	fmt.Fprintf(&head, "dtheap import of each: %d board(s) load, %d do not.\n\n", linted-notLoading, notLoading)
 	fmt.Fprintf(&head, "| severity | rule | findings |\n|---|---|---|\n")
 	for _, sev := range []diag.Severity{diag.Error, diag.Warning, diag.Info} {
 		var ids []string
@@ -155,8 +166,8 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	if unexpected > 0 || stale > 0 {
-		fmt.Fprintf(os.Stderr, "upstream: %d error(s) not on the allow-list, %d stale allow-list entr(ies)\n", unexpected, stale)
+	if unexpected > 0 || stale > 0 || notLoading > 0 {
+		fmt.Fprintf(os.Stderr, "upstream: %d error(s) not on the allow-list, %d stale allow-list entr(ies), %d imported board(s) that do not load\n", unexpected, stale, notLoading)
 		os.Exit(1)
 	}
 }
@@ -197,6 +208,28 @@ func readAllow(path string) ([]*allowEntry, error) {
 		out = append(out, &allowEntry{version: fs[0], tree: fs[1], rule: fs[2], node: fs[3], why: strings.TrimSpace(why)})
 	}
 	return out, sc.Err()
+}
+
+// importLoads writes the board dtheap import makes of the tree and loads it as validate
+// would: the acceptance of issue 13 is that every upstream tree imports to a board that loads.
+func importLoads(res *lint.Result) error {
+	dir, err := os.MkdirTemp("", "dtheap-upstream-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "board.yaml")
+	if err := os.WriteFile(path, res.Board.YAML(), 0o644); err != nil {
+		return err
+	}
+	r, err := pipeline.Load(path, pipeline.Options{})
+	if err != nil {
+		return err
+	}
+	if r.Plan == nil {
+		return r.Findings
+	}
+	return nil
 }
 
 func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
