@@ -34,6 +34,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/dtheap/dtheap/dtbind"
 )
@@ -108,6 +109,9 @@ func kernelLog(root string) ([]string, error) {
 	data, err := os.ReadFile(filepath.Join(root, "dmesg.txt"))
 	if errors.Is(err, fs.ErrNotExist) && root == "/" {
 		data, err = exec.Command("dmesg").Output()
+		if err != nil {
+			data, err = readKmsg("/dev/kmsg") // an initramfs without dmesg
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -119,6 +123,40 @@ func kernelLog(root string) ([]string, error) {
 		lines = append(lines, sc.Text())
 	}
 	return lines, sc.Err()
+}
+
+// readKmsg reads the kernel's record buffer as dmesg does: /dev/kmsg opened non-blocking
+// gives one record per read ("6,123,456789,-;message") until EAGAIN.
+func readKmsg(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out bytes.Buffer
+	buf := make([]byte, 8192)
+	for out.Len() < 16<<20 {
+		n, err := f.Read(buf)
+		if n > 0 {
+			rec := buf[:n]
+			if i := bytes.IndexByte(rec, ';'); i >= 0 {
+				rec = rec[i+1:]
+			}
+			if j := bytes.IndexByte(rec, '\n'); j >= 0 {
+				rec = rec[:j] // continuation lines (" KEY=value") are metadata
+			}
+			// /dev/kmsg escapes a message's own newlines (OVERLAP DETECTED! is two lines).
+			out.Write(bytes.ReplaceAll(rec, []byte(`\x0a`), []byte("\n")))
+			out.WriteByte('\n')
+		}
+		if errors.Is(err, syscall.EPIPE) {
+			continue // records overwritten while reading: the next read goes on
+		}
+		if err != nil {
+			break // EAGAIN: the end of the buffer
+		}
+	}
+	return out.Bytes(), nil
 }
 
 var (
