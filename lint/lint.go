@@ -13,6 +13,7 @@ import (
 	"github.com/dtheap/dtheap/board"
 	"github.com/dtheap/dtheap/diag"
 	"github.com/dtheap/dtheap/dtbind"
+	"github.com/dtheap/dtheap/internal/size"
 	"github.com/dtheap/dtheap/kmodel"
 	"github.com/dtheap/dtheap/plan"
 	"github.com/dtheap/dtheap/validate"
@@ -222,9 +223,10 @@ func Import(path string, includes []string, opts dtbind.ImportOptions) (*dtbind.
 	return b, nil
 }
 
-// contradictedDRAM handles a tree whose own alloc-ranges point wholly outside the DRAM its
-// /memory states (an i.MX8QM board says 1 GiB at 0x80000000 and puts a 960 MiB CMA window at
-// 0xc0000000). Boot loaders rewrite /memory with the DRAM they find (U-Boot's
+// contradictedDRAM handles a tree whose own alloc-ranges need DRAM its /memory does not state
+// (an i.MX8QM board says 1 GiB at 0x80000000 and puts a 960 MiB CMA window at 0xc0000000; a
+// TQMa8QM says the same 1 GiB, "should be corrected by bootloader", and a 960 MiB window at
+// 0x96000000 of which only 672 MiB is stated DRAM). Boot loaders rewrite /memory with the DRAM they find (U-Boot's
 // fdt_fixup_memory_banks), so the stated DRAM is a placeholder the tree itself contradicts:
 // judging placement against it would call a booting board's pool unplaceable. The DRAM is
 // then unknown (the rules that need it say so, as info) unless --memory gives it; the
@@ -233,32 +235,45 @@ func contradictedDRAM(db *dtbind.Board, t *tree) diag.List {
 	if db.MemoryUnknown || db.Ignored {
 		return nil
 	}
-	touches := func(r plan.Range) bool {
+	var top uint64 // the end of the stated DRAM
+	for _, m := range db.Memory {
+		top = max(top, m.End())
+	}
+	inDRAM := func(r plan.Range) uint64 { // bytes of r that are stated DRAM
+		var n uint64
 		for _, m := range db.Memory {
-			if r.Overlaps(m.Range) {
-				return true
+			lo, hi := max(r.Base, m.Base), min(r.End(), m.End())
+			if hi > lo {
+				n += hi - lo
 			}
 		}
-		return false
+		return n
 	}
 	var out diag.List
 	for _, p := range db.Pools {
 		if p.Fixed || len(p.AllocRanges) == 0 {
 			continue
 		}
-		any := false
-		for _, r := range p.AllocRanges {
-			if touches(r) || r.Size == 0 {
-				any = true
+		// The window that shows it: one that holds the pool by its own size and reaches past
+		// the stated DRAM, where the stated part cannot hold the pool. A window that holds
+		// the pool inside the stated DRAM, or is smaller than the pool, shows nothing.
+		var shows *plan.Range
+		for i, r := range p.AllocRanges {
+			if r.Size == 0 || inDRAM(r) >= p.Size {
+				shows = nil
+				break
+			}
+			if shows == nil && r.Size >= p.Size && r.End() > top {
+				shows = &p.AllocRanges[i]
 			}
 		}
-		if any {
+		if shows == nil {
 			continue
 		}
-		r := p.AllocRanges[0]
+		r := *shows
 		out = append(out, diag.Finding{Pos: t.pos(p.Path, "alloc-ranges"), Severity: diag.Info, Rule: "dram-unknown",
-			Message: fmt.Sprintf("alloc-ranges 0x%x-0x%x of %s holds none of the DRAM /memory states (%s): the stated DRAM is taken as the boot loader's placeholder, and judged unknown",
-				r.Base, r.End(), p.Node, banks(db.Memory)),
+			Message: fmt.Sprintf("alloc-ranges 0x%x-0x%x of %s (%s) needs memory beyond the DRAM /memory states (%s): the stated DRAM is taken as the boot loader's placeholder, and judged unknown",
+				r.Base, r.End(), p.Node, size.Approx(p.Size), banks(db.Memory)),
 			Hint: "give the board's real DRAM with --memory BASE:SIZE"})
 		db.MemoryUnknown, db.Memory = true, nil
 		break

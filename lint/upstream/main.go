@@ -153,7 +153,7 @@ func main() {
 	}
 	stale := 0
 	for _, a := range allow {
-		if a.version == *kernel && !a.used {
+		if a.version == *kernel && !a.used && *filter == "" {
 			stale++
 			fmt.Fprintf(&rep, "- allow-list entry no longer matches: %s %s %s %s\n", a.version, a.tree, a.rule, a.node)
 		}
