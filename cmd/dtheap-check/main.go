@@ -52,7 +52,7 @@ type options struct {
 func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("dtheap-check", flag.ContinueOnError)
 	fs.StringVar(&o.manifest, "manifest", manifest.DefaultPath, "boot manifest to check against")
-	fs.StringVar(&o.modulesDir, "modules-dir", check.DefaultModulesDir, "directory holding the manifest's modules")
+	fs.StringVar(&o.modulesDir, "modules-dir", check.DefaultModulesDir, "modules directory: <release>/modules.alias and modules.dep (loaded by alias as modprobe does), else the modules themselves")
 	fs.StringVar(&o.root, "root", "/", "root of the system to inspect (for testing against a copy)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the JSON report to `FILE` (- for stdout; text then goes to stderr)")
 	fs.BoolVar(&o.strict, "strict", false, "a failure refuses to continue the boot: no exec of --then")

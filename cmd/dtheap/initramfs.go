@@ -21,7 +21,9 @@ func newInitramfsCmd() *cobra.Command {
 		Short: "Assemble an initramfs that loads the heap module and checks every heap at boot",
 		Long: `initramfs cross-builds the boot checker (dtheap-check) for the board's architecture and
 writes a reproducible gzip-compressed newc archive holding it as /init (or --init-path, e.g.
-/bin/uinit for a u-root image), the module(s) under /lib/modules/dtheap/, the boot manifest at
+/bin/uinit for a u-root image), the module(s) under /lib/modules/<release>/updates/ with the modules.dep and
+modules.alias depmod would write (the checker loads each by its of: alias, as modprobe does),
+the boot manifest at
 /etc/dtheap/manifest.json, dev/console and dev/null, and optionally the kernel's dmabuf-heap
 selftest and extra files. With --append the new archive is concatenated after an existing
 initramfs, which the kernel unpacks in order. Same inputs, same bytes.`,

@@ -68,9 +68,13 @@ const (
 
 // Config says what to check and where. Zero values get defaults from Run.
 type Config struct {
-	Root       string // "/" on a real system; a temp dir in tests
-	Manifest   *manifest.Manifest
-	ModulesDir string        // inside Root; default /lib/modules/dtheap
+	Root     string // "/" on a real system; a temp dir in tests
+	Manifest *manifest.Manifest
+	// ModulesDir is inside Root; default /lib/modules. Modules are looked up as modprobe
+	// does, by alias through ModulesDir/<release>/modules.alias and modules.dep; without
+	// those, the manifest's modules are loaded from ModulesDir itself.
+	ModulesDir string
+	Release    string        // kernel release for ModulesDir/<release>; default uname -r
 	Timeout    time.Duration // per check; default 5s
 	// Deadline bounds all checks together (default 10s): whatever has not finished by then is
 	// reported as one FAIL naming it, and Run returns, so a manifest with many heaps or a
@@ -89,8 +93,9 @@ type Config struct {
 // DefaultDeadline is the time all checks together may take (Config.Deadline).
 const DefaultDeadline = 10 * time.Second
 
-// DefaultModulesDir is where the initramfs puts the modules.
-const DefaultModulesDir = "/lib/modules/dtheap"
+// DefaultModulesDir is where the initramfs puts the modules: under <release>/updates, with
+// modules.dep and modules.alias, as dtheap build --install and the kernel's modules_install do.
+const DefaultModulesDir = "/lib/modules"
 
 func (c *Config) path(p string) string { return filepath.Join(c.Root, p) }
 

@@ -185,7 +185,11 @@ func goodFixture() *fixture {
 		loader: &fakeLoader{},
 		heaps:  &fakeHeaps{byName: map[string]*heapBehaviour{}},
 	}
-	f.files["lib/modules/dtheap/dtheap_heaps.ko"] = "\x7fELF fake module"
+	f.files["lib/modules/6.1.192/updates/dtheap_heaps.ko"] = "\x7fELF fake module"
+	f.files["lib/modules/6.1.192/modules.dep"] = "updates/dtheap_heaps.ko:\n"
+	f.files["lib/modules/6.1.192/modules.alias"] = "# Aliases extracted from modules themselves.\nalias of:N*T*Cdtheap,dma-heapsC* dtheap_heaps\nalias of:N*T*Cdtheap,dma-heaps dtheap_heaps\n"
+	f.files["sys/bus/platform/devices/9000000.pl011/modalias"] = "of:Npl011T(null)Carm,pl011Carm,primecell\n"
+	f.files["sys/bus/platform/devices/dma-heaps/modalias"] = "of:Ndma-heapsT(null)Cdtheap,dma-heaps\n"
 	f.files["proc/meminfo"] = "MemTotal:        1012345 kB\nCmaTotal:          65536 kB\nCmaFree:           60000 kB\n"
 	f.files["dev/kmsg"] = "6,1,100,-;Booting Linux on physical CPU 0x0\n"
 	for _, h := range m.Heaps {
@@ -245,7 +249,7 @@ func (f *fixture) run(t *testing.T) *Report {
 	t.Helper()
 	root := f.write(t)
 	return Run(context.Background(), Config{
-		Root: root, Manifest: f.m, Loader: f.loader, Heaps: f.heaps,
+		Root: root, Manifest: f.m, Loader: f.loader, Heaps: f.heaps, Release: "6.1.192",
 		Timeout: 300 * time.Millisecond, Poll: 5 * time.Millisecond, PageSize: pageSize, TestSize: 64 << 10,
 	})
 }
@@ -273,7 +277,7 @@ func TestRun(t *testing.T) {
 		wants []want // checks not listed here must PASS (or be the alloc SKIP a failed device implies)
 	}{
 		{"all good", func(t *testing.T, f *fixture) {}, []want{
-			{"module/dtheap_heaps.ko", Pass, "loaded /lib/modules/dtheap/dtheap_heaps.ko"},
+			{"module/dtheap_heaps.ko", Pass, "loaded /lib/modules/6.1.192/updates/dtheap_heaps.ko by alias (device dma-heaps modalias of:Ndma-heapsT(null)Cdtheap,dma-heaps matches alias of:N*T*Cdtheap,dma-heaps"},
 			{"heap/video@70000000/placement", Pass, "base 0x70000000 size 32 MiB (debugfs)"},
 			{"heap/linux,cma/placement", Pass, "base 0x7c000000 size 32 MiB (cma debugfs)"},
 			{"heap/secure/alloc", Pass, "mmap refused with EPERM"},
@@ -282,8 +286,25 @@ func TestRun(t *testing.T) {
 			{"dt/heap-node", Pass, "3 heap(s)"},
 		}},
 		{"module missing", func(t *testing.T, f *fixture) {
-			delete(f.files, "lib/modules/dtheap/dtheap_heaps.ko")
-		}, []want{{"module/dtheap_heaps.ko", Fail, "module missing: /lib/modules/dtheap/dtheap_heaps.ko"}}},
+			f.files["lib/modules/6.1.192/modules.dep"] = "updates/other.ko:\n"
+		}, []want{{"module/dtheap_heaps.ko", Fail, "dtheap_heaps is not in /lib/modules/6.1.192/modules.dep"}}},
+		{"no device for the module's alias", func(_ *testing.T, f *fixture) {
+			delete(f.files, "sys/bus/platform/devices/dma-heaps/modalias")
+		}, []want{{"module/dtheap_heaps.ko", Fail, "no platform device's modalias matches dtheap_heaps's aliases"}}},
+		{"no alias for the module", func(_ *testing.T, f *fixture) {
+			f.files["lib/modules/6.1.192/modules.alias"] = "alias of:N*T*Cother other\n"
+		}, []want{{"module/dtheap_heaps.ko", Fail, "dtheap_heaps has no alias in /lib/modules/6.1.192/modules.alias"}}},
+		{"flat modules directory without depmod", func(_ *testing.T, f *fixture) {
+			for _, n := range []string{"updates/dtheap_heaps.ko", "modules.dep", "modules.alias"} {
+				delete(f.files, "lib/modules/6.1.192/"+n)
+			}
+			f.files["lib/modules/dtheap_heaps.ko"] = "\x7fELF fake module"
+		}, []want{{"module/dtheap_heaps.ko", Pass, "loaded /lib/modules/dtheap_heaps.ko"}}},
+		{"flat modules directory, module missing", func(_ *testing.T, f *fixture) {
+			for _, n := range []string{"updates/dtheap_heaps.ko", "modules.dep", "modules.alias"} {
+				delete(f.files, "lib/modules/6.1.192/"+n)
+			}
+		}, []want{{"module/dtheap_heaps.ko", Fail, "module missing: /lib/modules/dtheap_heaps.ko"}}},
 		{"module already loaded", func(t *testing.T, f *fixture) {
 			f.loader.err = fmt.Errorf("finit_module: %w", unix.EEXIST)
 		}, []want{{"module/dtheap_heaps.ko", Pass, "already loaded"}}},
@@ -493,7 +514,7 @@ func TestRunCoversEveryHeap(t *testing.T) {
 			}
 		}
 	}
-	if len(f.loader.calls) != 1 || !strings.HasSuffix(f.loader.calls[0], "/lib/modules/dtheap/dtheap_heaps.ko") {
+	if len(f.loader.calls) != 1 || !strings.HasSuffix(f.loader.calls[0], "/lib/modules/6.1.192/updates/dtheap_heaps.ko") {
 		t.Errorf("loader calls %v, want the one module under the root", f.loader.calls)
 	}
 	if len(f.heaps.allocs) != len(f.m.Heaps) {

@@ -29,6 +29,10 @@ func (r *runner) checkModules(ctx context.Context) {
 }
 
 func (r *runner) loadModule(mod string) (Status, string) {
+	if st, detail, ok := r.loadByAlias(mod); ok {
+		return st, detail
+	}
+	// No depmod'ed tree for this release: a flat directory of modules (--modules-dir DIR).
 	rel := path.Join(r.cfg.ModulesDir, mod)
 	p := r.cfg.path(rel)
 	if _, err := os.Stat(p); err != nil {

@@ -25,7 +25,7 @@ import (
 // Paths inside the archive.
 const (
 	InitPath     = "/init"
-	ModulesDir   = "/lib/modules/dtheap"
+	ModulesDir   = "/lib/modules" // modules go under <release>/updates, as dtheap build --install lays them out
 	ManifestPath = manifest.DefaultPath
 	SelftestPath = "/usr/bin/dmabuf-heap"
 )
@@ -49,7 +49,7 @@ func ParseFile(s string) (File, error) {
 type Options struct {
 	Checker  string             // host path of the dtheap-check binary for the target (see BuildChecker)
 	InitPath string             // where the checker goes; default /init (/bin/uinit for a u-root image)
-	Modules  []string           // host paths of .ko files, put under /lib/modules/dtheap/
+	Modules  []string           // host paths of .ko files, put under /lib/modules/<release>/updates/ with modules.dep and modules.alias
 	Manifest *manifest.Manifest // written to /etc/dtheap/manifest.json
 	Selftest string             // optional host path of the kernel dmabuf-heap selftest (static)
 	Extra    []File             // optional extra files
@@ -163,10 +163,8 @@ func Records(opts Options) ([]cpio.Record, error) {
 	if err := add(ManifestPath, cpio.StaticRecord(mb, cpio.Info{Mode: cpio.S_IFREG | 0o644})); err != nil {
 		return nil, err
 	}
-	for _, m := range opts.Modules {
-		if err := addHost(m, path.Join(ModulesDir, filepath.Base(m)), "module", input.ModuleLimit, 0o644); err != nil {
-			return nil, err
-		}
+	if err := addModules(opts.Modules, add); err != nil {
+		return nil, err
 	}
 	if err := checkModulesListed(opts); err != nil {
 		return nil, err
@@ -239,6 +237,67 @@ func Records(opts Options) ([]cpio.Record, error) {
 		recs = append(recs, r)
 	}
 	return recs, nil
+}
+
+// addModules lays the modules out as the kernel's modules_install with INSTALL_MOD_DIR=updates
+// and depmod do (kernel.Install): lib/modules/<release>/updates/<file>, where <release> is the
+// module's vermagic release, and the modules.dep and modules.alias that depmod writes for
+// them (its text format: "updates/x.ko: deps" and "alias PATTERN name"), so the checker finds
+// each module by its of: alias as modprobe would. Every module must be for one release, and a
+// module's dependencies must be in the archive too.
+func addModules(mods []string, add func(string, cpio.Record) error) error {
+	if len(mods) == 0 {
+		return nil
+	}
+	release := ""
+	var dep, alias strings.Builder
+	alias.WriteString("# Aliases extracted from modules themselves.\n")
+	names := map[string]string{}
+	infos := make([]*ModInfo, len(mods))
+	for i, m := range mods {
+		b, err := input.ReadFile(m, "module", input.ModuleLimit)
+		if err != nil {
+			return fmt.Errorf("initramfs: %w", err)
+		}
+		mi, err := ReadModInfo(b)
+		if err != nil {
+			return fmt.Errorf("initramfs: module %s: %w", m, err)
+		}
+		if release != "" && mi.Release != release {
+			return fmt.Errorf("initramfs: module %s is for Linux %s, %s for %s: one initramfs boots one kernel", m, mi.Release, mods[0], release)
+		}
+		release = mi.Release
+		infos[i] = mi
+		file := "updates/" + filepath.Base(m)
+		names[mi.Name] = file
+		if err := add(path.Join(ModulesDir, release, file), cpio.StaticRecord(b, cpio.Info{Mode: cpio.S_IFREG | 0o644})); err != nil {
+			return err
+		}
+	}
+	for i, m := range mods {
+		mi := infos[i]
+		var deps []string
+		for _, d := range mi.Depends {
+			f, ok := names[d]
+			if !ok {
+				return fmt.Errorf("initramfs: module %s depends on %s, which is not among the --module files", m, d)
+			}
+			deps = append(deps, f)
+		}
+		fmt.Fprintf(&dep, "%s:", names[mi.Name])
+		for _, d := range deps {
+			fmt.Fprintf(&dep, " %s", d)
+		}
+		dep.WriteString("\n")
+		for _, a := range mi.Aliases {
+			fmt.Fprintf(&alias, "alias %s %s\n", a, mi.Name)
+		}
+	}
+	dir := path.Join(ModulesDir, release)
+	if err := add(path.Join(dir, "modules.dep"), cpio.StaticRecord([]byte(dep.String()), cpio.Info{Mode: cpio.S_IFREG | 0o644})); err != nil {
+		return err
+	}
+	return add(path.Join(dir, "modules.alias"), cpio.StaticRecord([]byte(alias.String()), cpio.Info{Mode: cpio.S_IFREG | 0o644}))
 }
 
 // checkModulesListed makes sure every module the manifest loads is in the archive: a checker

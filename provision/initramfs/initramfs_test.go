@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"debug/elf"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -38,7 +39,7 @@ func hostFiles(t *testing.T) (dir string, opts Options) {
 	}
 	return dir, Options{
 		Checker:  w("dtheap-check", "checker binary", 0o700),
-		Modules:  []string{w("dtheap_heaps.ko", "module", 0o600)},
+		Modules:  []string{w("dtheap_heaps.ko", string(testModule), 0o600)},
 		Manifest: testManifest(),
 		Selftest: w("dmabuf-heap", "selftest", 0o755),
 		Extra:    []File{{Src: w("hello.sh", "#!/bin/sh\n", 0o775), Dst: "/usr/bin/hello"}, {Src: w("cfg", "x", 0o600), Dst: "/etc/x.conf"}},
@@ -72,8 +73,11 @@ func TestArchiveListing(t *testing.T) {
 		"f 0755 14 init",
 		"d 0755 lib",
 		"d 0755 lib/modules",
-		"d 0755 lib/modules/dtheap",
-		"f 0644 6 lib/modules/dtheap/dtheap_heaps.ko",
+		"d 0755 lib/modules/6.1.192",
+		"f 0644 135 lib/modules/6.1.192/modules.alias",
+		"f 0644 25 lib/modules/6.1.192/modules.dep",
+		"d 0755 lib/modules/6.1.192/updates",
+		fmt.Sprintf("f 0644 %d lib/modules/6.1.192/updates/dtheap_heaps.ko", len(testModule)),
 		"d 0755 proc",
 		"d 0755 sys",
 		"d 1777 tmp",
@@ -253,7 +257,7 @@ func TestGNUCpioLists(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cpio -t: %v", err)
 	}
-	want := "dev\ndev/console\ndev/null\netc\netc/dtheap\netc/dtheap/manifest.json\netc/x.conf\ninit\nlib\nlib/modules\nlib/modules/dtheap\nlib/modules/dtheap/dtheap_heaps.ko\nproc\nsys\ntmp\nusr\nusr/bin\nusr/bin/dmabuf-heap\nusr/bin/hello\n"
+	want := "dev\ndev/console\ndev/null\netc\netc/dtheap\netc/dtheap/manifest.json\netc/x.conf\ninit\nlib\nlib/modules\nlib/modules/6.1.192\nlib/modules/6.1.192/modules.alias\nlib/modules/6.1.192/modules.dep\nlib/modules/6.1.192/updates\nlib/modules/6.1.192/updates/dtheap_heaps.ko\nproc\nsys\ntmp\nusr\nusr/bin\nusr/bin/dmabuf-heap\nusr/bin/hello\n"
 	if string(out) != want {
 		t.Errorf("cpio -t:\n%s\nwant:\n%s", out, want)
 	}

@@ -8,7 +8,8 @@
  *
  * MININIT_LOAD=1 (an unknown word on the kernel command line, which the
  * kernel hands to /init as an environment variable) also loads every
- * module in /lib/modules/dtheap with finit_module, as the checker does:
+ * module in /lib/modules/$(uname -r)/updates (where dtheap initramfs puts
+ * them) with finit_module, as the checker does:
  * that splits the checker's time into "loading the driver", which any boot
  * that uses the heaps pays, and "checking".
  *
@@ -28,16 +29,20 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-
-#define MODDIR "/lib/modules/dtheap"
+#include <sys/utsname.h>
 
 static int load_modules(void)
 {
-	char path[512];
+	char dir[320], path[640];
+	struct utsname u;
 	struct dirent *de;
 	int fd, n = 0;
-	DIR *d = opendir(MODDIR);
+	DIR *d;
 
+	if (uname(&u))
+		return 0;
+	snprintf(dir, sizeof(dir), "/lib/modules/%s/updates", u.release);
+	d = opendir(dir);
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
@@ -45,7 +50,7 @@ static int load_modules(void)
 
 		if (len < 4 || strcmp(de->d_name + len - 3, ".ko"))
 			continue;
-		snprintf(path, sizeof(path), MODDIR "/%s", de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || syscall(SYS_finit_module, fd, "", 0))
 			perror(path);
