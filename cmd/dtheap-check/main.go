@@ -47,6 +47,8 @@ type options struct {
 	finally    string
 	mount      bool
 	timings    bool
+	udevd      string
+	udevadm    string
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
@@ -64,6 +66,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.finally, "finally", "poweroff", "as PID 1 when not exec'ing --then: poweroff, reboot or halt")
 	fs.BoolVar(&o.mount, "mount", false, "mount proc, sysfs, devtmpfs and debugfs if missing (implied as PID 1)")
 	fs.BoolVar(&o.timings, "timings", false, "append each check's wall time to its line, and print the total")
+	fs.StringVar(&o.udevd, "udevd", "", "after loading the modules, start systemd-udevd at `PATH` (--daemon), coldplug the dma_heap devices and settle, so that udev rules (dtheap access) are applied before the heaps are checked")
+	fs.StringVar(&o.udevadm, "udevadm", "/bin/udevadm", "udevadm for --udevd's trigger and settle")
 	return fs
 }
 
@@ -157,11 +161,15 @@ func run(o options, stdout, stderr io.Writer) bool {
 		rep = check.NewReport(nil, []check.Result{res})
 	} else {
 		fmt.Fprintf(text, "dtheap-check: board %s (%s), %d heap(s), manifest %s\n", escape.Line(m.Board), escape.Line(m.Arch), len(m.Heaps), escape.Line(o.manifest))
-		rep = check.Run(context.Background(), check.Config{
+		cfg := check.Config{
 			Root: o.root, Manifest: m, ModulesDir: o.modulesDir, Timeout: o.timeout, Deadline: o.deadline,
 			Loader: check.FinitModule{}, Heaps: check.DMAHeaps{},
 			OnResult: func(r check.Result) { fmt.Fprintln(text, format(r)) },
-		})
+		}
+		if o.udevd != "" {
+			cfg.DeviceManager = startUdev(o.udevd, o.udevadm)
+		}
+		rep = check.Run(context.Background(), cfg)
 		if o.selftest != "" {
 			t := time.Now()
 			res := check.RunSelftest(context.Background(), o.selftest, m, o.selftestTO, text)

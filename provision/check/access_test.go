@@ -1,6 +1,7 @@
 package check
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +88,33 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDeviceManagerStep: the device manager runs after the modules and before the heaps, and
+// its failure is a FAIL of its own.
+func TestDeviceManagerStep(t *testing.T) {
+	for _, st := range []Status{Pass, Fail} {
+		f := goodFixture()
+		root := f.write(t)
+		rep := Run(t.Context(), Config{
+			Root: root, Manifest: f.m, Loader: f.loader, Heaps: f.heaps, Release: "6.1.192",
+			Timeout: 300 * time.Millisecond, Poll: 5 * time.Millisecond, PageSize: pageSize, TestSize: 64 << 10,
+			DeviceManager: func(context.Context) (Status, string) { return st, "udevd" },
+		})
+		var ids []string
+		for _, r := range rep.Checks {
+			ids = append(ids, r.ID)
+		}
+		joined := strings.Join(ids, " ")
+		if !strings.HasPrefix(joined, "module/dtheap_heaps.ko device-manager dt/") {
+			t.Errorf("order %s", joined)
+		}
+		if r, _ := find(rep, "device-manager"); r.Status != st {
+			t.Errorf("device-manager %s, want %s", r.Status, st)
+		}
+		if (rep.Verdict == Pass) != (st == Pass) {
+			t.Errorf("verdict %s with device manager %s", rep.Verdict, st)
+		}
 	}
 }

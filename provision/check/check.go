@@ -85,6 +85,10 @@ type Config struct {
 	TestSize uint64        // bytes allocated per heap; default 1 MiB (capped at the heap size)
 	Loader   ModuleLoader  // nil: module check reports FAIL (cannot load)
 	Heaps    HeapDevices   // nil: allocation checks are SKIPped
+	// DeviceManager, if set, runs after the modules are loaded and before the heaps are
+	// checked, and is reported as check "device-manager": it starts what applies the heaps'
+	// owner, mode and alias links (dtheap-check --udevd starts systemd-udevd and coldplugs).
+	DeviceManager func(ctx context.Context) (Status, string)
 	// OnResult, if set, sees every result as soon as it is known, so a console shows progress
 	// even if a later step is slow.
 	OnResult func(Result)
@@ -200,6 +204,9 @@ func Run(ctx context.Context, cfg Config) *Report {
 		return NewReport(m, r.results)
 	}
 	r.checkModules(ctx)
+	if cfg.DeviceManager != nil {
+		r.step(ctx, "device-manager", cfg.DeviceManager)
+	}
 	r.checkDT(ctx)
 	for i := range m.Heaps {
 		r.checkHeap(ctx, &m.Heaps[i])
