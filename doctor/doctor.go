@@ -35,8 +35,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-
-	"github.com/dtheap/dtheap/dtbind"
 )
 
 // Verdict is what happened to a region or heap.
@@ -91,7 +89,7 @@ func Examine(root string) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the booted devicetree: %w (run as root, or copy /sys/firmware/fdt)", err)
 	}
-	b, err := dtbind.Import(blob, dtbind.ImportOptions{Source: "/sys/firmware/fdt"})
+	b, err := readTree(blob)
 	if err != nil {
 		return nil, fmt.Errorf("/sys/firmware/fdt: %w", err)
 	}
@@ -172,7 +170,7 @@ var (
 	unsupp     = regexp.MustCompile(`Reserved memory: unsupported node format, ignoring`)
 )
 
-func (r *Report) regions(b *dtbind.Board, log []string) {
+func (r *Report) regions(b *tree, log []string) {
 	type state struct {
 		verdict  Verdict
 		detail   string
@@ -180,27 +178,18 @@ func (r *Report) regions(b *dtbind.Board, log []string) {
 	}
 	byNode := map[string]*state{}
 	var order []string
-	add := func(node, path string) {
-		if _, ok := byNode[node]; !ok {
-			byNode[node] = &state{verdict: NoEvidence, detail: "nothing in the kernel log names it"}
-			order = append(order, node)
-		}
-	}
 	paths := map[string]string{}
-	for _, p := range b.Pools {
-		if p.Path == "" || strings.Count(p.Path, "/") != 2 {
+	for _, n := range b.nodes {
+		if _, dup := byNode[n.name]; dup {
 			continue
 		}
-		add(p.Node, p.Path)
-		paths[p.Node] = p.Path
-	}
-	for _, f := range b.Findings {
-		if f.Rule == "node-disabled" {
-			node := f.Pos.Node[strings.LastIndex(f.Pos.Node, "/")+1:]
-			add(node, f.Pos.Node)
-			paths[node] = f.Pos.Node
-			byNode[node].verdict, byNode[node].detail = Disabled, f.Message
+		st := &state{verdict: NoEvidence, detail: "nothing in the kernel log names it"}
+		if n.disabled != "" {
+			st.verdict, st.detail = Disabled, "status = \""+n.disabled+"\": the kernel skips it"
 		}
+		byNode[n.name] = st
+		order = append(order, n.name)
+		paths[n.name] = n.path
 	}
 	set := func(node string, v Verdict, detail, line string) {
 		s, ok := byNode[node]
@@ -244,9 +233,9 @@ func (r *Report) regions(b *dtbind.Board, log []string) {
 		case bypass.MatchString(line):
 			set(bypass.FindStringSubmatch(line)[1], Bypassed, "cma= on the command line replaced this default CMA node", line)
 		case skipDef.MatchString(line):
-			for _, p := range b.Pools {
-				if p.Default {
-					set(p.Node, Bypassed, "cma= on the command line replaced this default CMA node", line)
+			for _, n := range b.nodes {
+				if n.isDefault {
+					set(n.name, Bypassed, "cma= on the command line replaced this default CMA node", line)
 				}
 			}
 		case badProp.MatchString(line):
@@ -270,7 +259,7 @@ func (r *Report) regions(b *dtbind.Board, log []string) {
 	}
 }
 
-func (r *Report) heaps(root string, b *dtbind.Board) {
+func (r *Report) heaps(root string, b *tree) {
 	ents, err := heapListing(root)
 	if err != nil {
 		r.Notes = append(r.Notes, "no /dev/dma_heap: "+err.Error())
@@ -284,10 +273,8 @@ func (r *Report) heaps(root string, b *dtbind.Board) {
 		}
 	}
 	dtheap := map[string]bool{}
-	for _, p := range b.Pools {
-		if p.Heap != "" {
-			dtheap[p.Heap] = true
-		}
+	for _, h := range b.heaps {
+		dtheap[h] = true
 	}
 	seen := map[string]bool{}
 	for _, e := range ents {

@@ -1,0 +1,73 @@
+package doctor
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/u-root/u-root/pkg/dt"
+
+	"github.com/dtheap/dtheap/internal/fdtsafe"
+)
+
+// node is a /reserved-memory child as the booted tree has it.
+type node struct {
+	name, path string
+	disabled   string // the status when not okay (of_fdt_device_is_available)
+	isDefault  bool   // linux,cma-default
+}
+
+// tree is what the doctor needs from the booted devicetree: the reserved-memory children and
+// the heap names the dtheap,dma-heaps node promises. Read without dtbind, so that the boot
+// checker can carry the doctor without the board loader and the rule catalog.
+type tree struct {
+	nodes []node
+	heaps []string
+}
+
+func readTree(blob []byte) (*tree, error) {
+	f, err := fdtsafe.Read(blob)
+	if err != nil {
+		return nil, err
+	}
+	t := &tree{}
+	if rm, ok := f.RootNode.LookupChildByName("reserved-memory"); ok {
+		for _, c := range rm.Children {
+			n := node{name: c.Name, path: "/reserved-memory/" + c.Name}
+			if st, ok := c.LookProperty("status"); ok {
+				s := strings.TrimRight(string(st.Value), "\x00")
+				if i := strings.IndexByte(s, 0); i >= 0 {
+					s = s[:i]
+				}
+				if s != "ok" && s != "okay" {
+					n.disabled = s
+				}
+			}
+			_, n.isDefault = c.LookProperty("linux,cma-default")
+			t.nodes = append(t.nodes, n)
+		}
+	}
+	f.RootNode.Walk(func(n *dt.Node) error {
+		c, ok := n.LookProperty("compatible")
+		if !ok || !hasString(c.Value, "dtheap,dma-heaps") {
+			return nil
+		}
+		if hn, ok := n.LookProperty("dtheap,heap-names"); ok {
+			for _, s := range bytes.Split(bytes.TrimRight(hn.Value, "\x00"), []byte{0}) {
+				if len(s) > 0 {
+					t.heaps = append(t.heaps, string(s))
+				}
+			}
+		}
+		return nil
+	})
+	return t, nil
+}
+
+func hasString(v []byte, s string) bool {
+	for _, x := range bytes.Split(bytes.TrimRight(v, "\x00"), []byte{0}) {
+		if string(x) == s {
+			return true
+		}
+	}
+	return false
+}
