@@ -13,6 +13,10 @@
 // checks together end at --deadline (default 10s), after which what did not run is named in one
 // FAIL line and the boot goes on. It stays on the standard flag package to keep the static
 // binary small.
+//
+// When a check fails it runs the doctor (package doctor, as dtheap doctor does) on the same
+// root and prints its verdicts, so a failed boot says what the kernel did with each
+// reserved-memory node and heap, with the kernel log line that proves it.
 package main
 
 import (
@@ -28,6 +32,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/dtheap/dtheap/doctor"
 	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/provision/check"
 	"github.com/dtheap/dtheap/provision/manifest"
@@ -187,8 +192,31 @@ func run(o options, stdout, stderr io.Writer) bool {
 	if o.timings {
 		fmt.Fprintf(text, "dtheap-check: checks took %v\n", time.Since(start).Round(time.Microsecond))
 	}
+	if !rep.OK() {
+		explain(o.root, text)
+	}
 	fmt.Fprintln(text, rep.Summary())
 	return rep.OK()
+}
+
+// explain runs the doctor (package doctor, the same code as dtheap doctor) after a failed
+// check, so that a failed boot also says what the kernel did with each reserved-memory node
+// and heap, with the log line that proves it.
+func explain(root string, w io.Writer) {
+	r, err := doctor.Examine(root)
+	if err != nil {
+		fmt.Fprintln(w, "dtheap-check: doctor:", escape.Line(err.Error()))
+		return
+	}
+	var b strings.Builder
+	r.WriteText(&b)
+	for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+		// Evidence lines are indented with a tab, which escape.Line would spell out.
+		if strings.HasPrefix(line, "\t") {
+			line = "    " + line[1:]
+		}
+		fmt.Fprintln(w, "dtheap-check: doctor:", escape.Line(line))
+	}
 }
 
 // inRoot joins p (taken as absolute inside the inspected system) to root, refusing a path
