@@ -22,10 +22,18 @@ log() { echo "e2e-udev: $*" >&2; }
 fail() { echo "e2e-udev: FAIL: $*" >&2; exit 1; }
 cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
 
-eval "$(kernel/refkernel/build.sh)"
 fragment=e2e/udev.config
-key=$( { echo "$CACHE_KEY"; cat "$fragment"; } | sha256sum | cut -c1-16)
-ukdir="$cache/kernel-udev-$key"
+if [ -n "${UDEV_KDIR:-}" ]; then
+	# A tree already built with $fragment (for working on this script).
+	ukdir=$(dirname "$UDEV_KDIR")
+	touch "$ukdir/done"
+else
+	eval "$(kernel/refkernel/build.sh)"
+fi
+if [ -z "${UDEV_KDIR:-}" ]; then
+	key=$( { echo "$CACHE_KEY"; cat "$fragment"; } | sha256sum | cut -c1-16)
+	ukdir="$cache/kernel-udev-$key"
+fi
 if [ ! -f "$ukdir/done" ]; then
 	log "building the reference kernel with $fragment (cached in $ukdir)"
 	rm -rf "$ukdir" && mkdir -p "$ukdir"
@@ -65,7 +73,7 @@ addlib() {
 	for d in lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu lib usr/lib; do
 		p="$uroot/$d/$name"
 		if [ -e "$p" ]; then
-			extra+=(--extra "$(readlink -f "$p"):/$d/$name")
+			extra+=(--file "$(readlink -f "$p"):/$d/$name")
 			for n in $(${cross}readelf -d "$p" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do addlib "$n"; done
 			return 0
 		fi
@@ -74,8 +82,8 @@ addlib() {
 }
 for n in $(${cross}readelf -d "$udevadm" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do addlib "$n"; done
 interp=$(${cross}readelf -l "$udevadm" | sed -n 's/.*interpreter: \(.*\)\]/\1/p')
-extra+=(--extra "$(readlink -f "$uroot$interp"):$interp")
-extra+=(--extra "$udevadm:/bin/udevadm" --extra "$udevadm:/lib/systemd/systemd-udevd")
+extra+=(--file "$(readlink -f "$uroot$interp"):$interp")
+extra+=(--file "$udevadm:/bin/udevadm" --file "$udevadm:/lib/systemd/systemd-udevd")
 cat >"$work/group" <<'G'
 root:x:0:
 audio:x:29:
@@ -83,11 +91,11 @@ video:x:44:
 camera:x:990:
 G
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$work/passwd"
-extra+=(--extra "$work/group:/etc/group" --extra "$work/passwd:/etc/passwd")
+extra+=(--file "$work/group:/etc/group" --file "$work/passwd:/etc/passwd")
 
 boot() { # rules file, console file
 	$dtheap initramfs "$board" --module "$work/module/dtheap_heaps.ko" "${extra[@]}" \
-		--extra "$1:/etc/udev/rules.d/60-dtheap-heaps.rules" -o "$work/initramfs.cpio.gz" 2>/dev/null
+		--file "$1:/etc/udev/rules.d/60-dtheap-heaps.rules" -o "$work/initramfs.cpio.gz" >/dev/null
 	timeout "${QEMU_TIMEOUT:-240}" qemu-system-aarch64 -M virt -cpu cortex-a57 -m 1024 -nographic -nic none -no-reboot \
 		-kernel "$UIMAGE" -initrd "$work/initramfs.cpio.gz" -dtb "$work/board.dtb" \
 		-append "console=ttyAMA0 earlycon panic=-1 dtheap.udevd=/lib/systemd/systemd-udevd dtheap.udevadm=/bin/udevadm dtheap.deadline=30s" |
