@@ -102,7 +102,7 @@ type Pool struct {
 	Heap        string
 	Mapping     string // cached, writecombine ("" = not given)
 	Compatible  string // reserved pools only
-	NoMap       bool   // reserved pools: default true; carveout/unmapped always; cma never
+	NoMap       bool   // reserved pools: default true; unmapped and write-combined carveouts always; cma and cached carveouts never
 	Devices     []Device
 	// Access is who may open the pool's heap (access:), nil when the board does not say.
 	Access *Access

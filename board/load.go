@@ -459,7 +459,11 @@ func (d *decoder) pool(it *value) Pool {
 	p.Heap = d.str(it.get("heap"))
 	p.Mapping = d.str(it.get("mapping"))
 	p.Compatible = d.str(it.get("compatible"))
-	p.NoMap = p.Kind != "cma"
+	// A cached carveout must stay in the linear map: arm64's DMA cache maintenance works
+	// through phys_to_virt() (arch_sync_dma_for_device, arch/arm64/mm/dma-mapping.c) and
+	// map_mem() (arch/arm64/mm/mmu.c) leaves no-map memory out of that map. Write-combined and
+	// unmapped pools stay no-map, so that no cacheable alias of them exists.
+	p.NoMap = p.Kind != "cma" && !(p.Kind == "carveout" && p.Mapping != "writecombine")
 	if nm := it.get("no-map"); nm != nil {
 		switch p.Kind {
 		case "reserved":
@@ -469,7 +473,7 @@ func (d *decoder) pool(it *value) Pool {
 			// inserted by firmware); what each kernel does with it is rule nomap-reusable's.
 			p.NoMap = d.boolean(nm, false)
 		default:
-			d.errorf(nm.keyPos, "only kind: reserved pools choose; cma pools are mapped, carveout and unmapped pools are no-map", "no-map: is not allowed on a %s pool", p.Kind)
+			d.errorf(nm.keyPos, "only kind: reserved pools choose; cma and cached carveout pools are mapped, write-combined carveout and unmapped pools are no-map", "no-map: is not allowed on a %s pool", p.Kind)
 		}
 	}
 	if p.Compatible != "" && p.Kind != "reserved" {

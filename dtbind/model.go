@@ -266,6 +266,9 @@ func regionNode(p *plan.Plan, r *plan.Region) (node, error) {
 		}
 	case plan.KindCarveout:
 		n.comment = "carveout, no-map"
+		if !r.NoMap {
+			n.comment = "carveout, in the linear map"
+		}
 	case plan.KindUnmapped:
 		n.comment = "unmapped, never CPU-mapped"
 	}

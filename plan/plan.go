@@ -101,7 +101,8 @@ func poolRegion(bp *board.Pool, k Kernel) *Region {
 	case KindCMA:
 		r.Reuse, r.Compat, r.DefaultCMA, r.NoMap = true, "shared-dma-pool", bp.Default, bp.NoMap
 	case KindCarveout, KindUnmapped:
-		r.NoMap, r.Compat = true, "shared-dma-pool"
+		// The board decides (a cached carveout is mapped); an imported tree says what it has.
+		r.NoMap, r.Compat = bp.NoMap, "shared-dma-pool"
 	case KindReserved:
 		r.NoMap, r.Compat = bp.NoMap, bp.Compatible
 	}

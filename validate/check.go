@@ -491,8 +491,8 @@ func (c *checker) heaps() {
 	c.cmaHeapNames()
 	for i := range c.b.Pools {
 		p := &c.b.Pools[i]
-		if p.Kind == "carveout" && p.Heap != "" && p.Mapping != "writecombine" {
-			c.cachedCarveout(p)
+		if (p.Kind == "carveout" || p.Kind == "unmapped") && p.Heap != "" {
+			c.carveoutMapping(p)
 		}
 		if p.Mapping == "" {
 			continue
@@ -515,20 +515,35 @@ func (c *checker) heaps() {
 	}
 }
 
-// cachedCarveout warns about a carveout heap whose buffers are mapped cached. Syncing them
-// for a non-coherent device (map_dma_buf, begin/end_cpu_access) ends in the architecture's
-// cache maintenance on phys_to_virt() of the buffer, an address in the linear map; no-map
-// memory is left out of the linear map, so on hardware that may fault. QEMU's TCG treats cache
-// maintenance as a no-op, so the boot proof cannot tell. Write-combined heaps do no CPU cache
-// maintenance and are safe.
-func (c *checker) cachedCarveout(p *board.Pool) {
-	pos, how := p.Field("heap"), "mapped cached (the default)"
-	if p.Mapping != "" {
-		pos, how = p.Field("mapping"), "mapped cached"
+// carveoutMapping reports a carveout or unmapped heap whose region's no-map does not suit
+// its mapping; dtheap_check_region() (kernel/src/dtheap_core.c) refuses both at probe. A cached
+// heap needs its memory in the linear map: arm64's arch_sync_dma_for_device/_for_cpu
+// (arch/arm64/mm/dma-mapping.c) clean and invalidate through phys_to_virt(), and map_mem()
+// (arch/arm64/mm/mmu.c) leaves no-map memory out of that map, so on hardware with a
+// non-coherent device it faults (QEMU's TCG makes cache maintenance a no-op and cannot show
+// it). A write-combined or never-mapped heap must be no-map, or the linear map keeps a
+// cacheable alias of it. A board cannot say either (the loader derives no-map from mapping:);
+// a tree read by dtheap lint can.
+func (c *checker) carveoutMapping(p *board.Pool) {
+	cached := p.Kind == "carveout" && p.Mapping != "writecombine"
+	switch {
+	case cached && p.NoMap:
+		pos, how := p.Field("heap"), "mapped cached (the default)"
+		if p.Mapping != "" {
+			pos, how = p.Field("mapping"), "mapped cached"
+		}
+		c.report("carveout-cached", p.Name, pos,
+			"remove no-map from the region (a cached carveout stays in the linear map), or set mapping: writecombine",
+			"carveout heap %q is %s, but pool %q is no-map: cache maintenance for a non-coherent device would go through the kernel's linear map, which no-map memory is not in; the driver refuses the heap", p.Heap, how, p.Name)
+	case !cached && !p.NoMap:
+		how := "a write-combined carveout"
+		if p.Kind == "unmapped" {
+			how = "unmapped"
+		}
+		c.report("carveout-wc-mapped", p.Name, p.Field("no-map"),
+			"add no-map to the region",
+			"heap %q is %s, but pool %q is not no-map: the linear map would keep a cacheable alias of it; the driver refuses the heap", p.Heap, how, p.Name)
 	}
-	c.report("carveout-cached", p.Name, pos,
-		"set mapping: writecombine; if every device using the pool is dma-coherent, silence: [carveout-cached]",
-		"carveout heap %q is %s: cache maintenance for a non-coherent device would go through the kernel's linear map, which no-map pool %q is not in", p.Heap, how, p.Name)
 }
 
 func (c *checker) devices() {

@@ -23,6 +23,8 @@ var treeRules = []Rule{
 	{"no-reg-or-size", diag.Warning, "a /reserved-memory child has neither reg nor size: the kernel skips it without a word"},
 	{"node-disabled", diag.Info, "a /reserved-memory child has status other than okay: the kernel skips it (of_fdt_device_is_available)"},
 	{"reg-zero-size", diag.Warning, "a region's reg has size 0 (a placeholder the boot loader fills in?): as written the kernel logs 'failed to reserve memory' and reserves nothing"},
+	{"carveout-cached", diag.Error, "a carveout heap mapped cached on a no-map region (an imported or linted tree; a board's cached carveout is written without no-map): the DMA API's cache maintenance goes through the kernel's linear map, which no-map memory is not in, so the driver refuses the heap at probe"},
+	{"carveout-wc-mapped", diag.Error, "a write-combined carveout or an unmapped heap on a region without no-map (an imported or linted tree): the linear map would hold a cacheable alias of it, so the driver refuses the heap at probe"},
 }
 
 // boardRulesExtra are rules a board file can break that live with the tree rules because

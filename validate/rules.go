@@ -52,7 +52,6 @@ var Rules = []Rule{
 	{"cells", diag.Error, "an address or size does not fit in the root's #address-cells/#size-cells"},
 	{"kernel-version", diag.Info, "which kernel model dtheap uses: a version that is not a proven model (6.1, 6.12, 7.3) gets the nearest older one (shown always; for a proven version with -v)"},
 	{"mapping-unmapped", diag.Error, "mapping: is set on an unmapped pool, which is never CPU-mapped"},
-	{"carveout-cached", diag.Warning, "a carveout heap mapped cached: the DMA API's cache maintenance for a non-coherent device goes through the kernel's linear map, which no-map memory is not in (unverified on hardware: QEMU ignores cache maintenance)"},
 	{"access-no-heap", diag.Error, "access: or aliases: on a pool that has no heap (no heap:, kind reserved, or a pool the kernel sets nothing up over): there is no device node to own, mode or link to"},
 	{"access-chars", diag.Error, "an alias, an access group, or the name of a heap given access or aliases holds what udev or ueventd reads as syntax: names only letters, digits and + - . : = @ _ , (udev replaces other characters in SYMLINK, and * ? [ ] | are globs in a KERNEL match and in ueventd paths); groups are names ([A-Za-z_][A-Za-z0-9_-]*, at most 32) or numeric gids"},
 	{"heap-alias", diag.Error, "an alias is the name of a heap on the board's kernel (the board's, the kernel's own CMA heaps, system) or another alias: the link would replace or shadow a real heap"},

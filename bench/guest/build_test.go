@@ -12,7 +12,7 @@ import (
 // of heapbench (no /dev/dma_heap needed) to check that it fails cleanly without a heap
 // directory and that what it prints is what ParseRun reads.
 
-var cPrograms = []string{"heapbench/heapbench.c", "mininit/mininit.c"}
+var cPrograms = []string{"heapbench/heapbench.c", "mininit/mininit.c", "zerotest/zerotest.c"}
 
 func compile(t *testing.T, cc string, static bool, src string) string {
 	t.Helper()
@@ -84,5 +84,22 @@ func TestMininitOnHost(t *testing.T) {
 	out, err := exec.Command(bin).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "not PID 1, nothing to do") {
 		t.Errorf("mininit as a plain command: %v %q", err, out)
+	}
+}
+
+// TestZerotestOnHost: without the heap, zerotest must say FAIL naming it and end with
+// status=fail and exit 1 (it powers off only as PID 1), so a missing heap never passes.
+func TestZerotestOnHost(t *testing.T) {
+	bin := compile(t, "cc", false, cPrograms[2])
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "ZEROTEST_HEAPS=no-such-heap")
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Errorf("missing heap: %v, want exit 1\n%s", err, out)
+	}
+	for _, want := range []string{"zerotest: FAIL no-such-heap: open /dev/dma_heap/no-such-heap", "zerotest: END status=fail"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }

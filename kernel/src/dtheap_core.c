@@ -7,8 +7,9 @@
  *
  *  - cma: a reusable shared-dma-pool, allocated through a child device that
  *    holds the pool as its CMA area;
- *  - carveout: a no-map region managed by a gen_pool, CPU-mappable cached
- *    or write-combined;
+ *  - carveout: a region managed by a gen_pool, CPU-mappable: cached (the
+ *    region stays in the linear map, where cache maintenance works) or
+ *    write-combined (the region is no-map);
  *  - unmapped: a no-map region that is handed to devices only, never
  *    mapped by the CPU (secure or firewalled memory).
  *
@@ -26,6 +27,7 @@
 #include <linux/dma-heap.h>
 #include <linux/dma-mapping.h>
 #include <linux/err.h>
+#include <linux/genalloc.h>
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
 #include <linux/mm.h>
@@ -78,9 +80,16 @@ static const char * const dtheap_stat_names[] = {
 	[DTHEAP_STAT_PEAK] = "peak",
 	[DTHEAP_STAT_ALLOCATIONS] = "allocations",
 	[DTHEAP_STAT_FAILURES] = "failures",
+	[DTHEAP_STAT_ZEROED] = "zeroed",
+	[DTHEAP_STAT_DIRTY] = "dirty",
 };
 
 static struct dentry *dtheap_debugfs_root;
+
+static bool dtheap_desc_cached(const struct dtheap_heap_desc *desc)
+{
+	return desc->mapping == DTHEAP_MAP_CACHED;
+}
 
 static bool dtheap_heap_unmapped(const struct dtheap_heap *heap)
 {
@@ -98,7 +107,7 @@ static bool dtheap_heap_unmapped(const struct dtheap_heap *heap)
  */
 bool dtheap_heap_cpu_cached(const struct dtheap_heap *heap)
 {
-	return heap->desc->mapping == DTHEAP_MAP_CACHED;
+	return dtheap_desc_cached(heap->desc);
 }
 
 /**
@@ -452,6 +461,16 @@ static int dtheap_stat_show(struct seq_file *s, void *unused)
 	case DTHEAP_STAT_SIZE:
 		seq_printf(s, "%llu\n", (unsigned long long)heap->rmem->size);
 		return 0;
+	case DTHEAP_STAT_ZEROED:
+		/* Carveout heaps: the gen_pool holds zeroed memory only. */
+		seq_printf(s, "%zu\n", gen_pool_avail(heap->pool));
+		return 0;
+	case DTHEAP_STAT_DIRTY:
+		spin_lock(&heap->dirty_lock);
+		value = heap->dirty_bytes;
+		spin_unlock(&heap->dirty_lock);
+		seq_printf(s, "%llu\n", value);
+		return 0;
 	default:
 		break;
 	}
@@ -484,6 +503,10 @@ static void dtheap_debugfs_add(struct dtheap_heap *heap)
 
 	heap->debugfs = debugfs_create_dir(heap->desc->name, dtheap_debugfs_root);
 	for (i = 0; i < DTHEAP_STAT_NR; i++) {
+		/* Only carveout heaps zero ahead of time. */
+		if ((i == DTHEAP_STAT_ZEROED || i == DTHEAP_STAT_DIRTY) &&
+		    heap->desc->kind != DTHEAP_KIND_CARVEOUT)
+			continue;
 		heap->files[i].heap = heap;
 		heap->files[i].stat = i;
 		debugfs_create_file(dtheap_stat_names[i], 0444, heap->debugfs,
@@ -567,9 +590,26 @@ static int dtheap_check_region(const struct dtheap_heap_desc *desc,
 		       desc->name, desc->region);
 		goto out;
 	}
-	if (desc->kind != DTHEAP_KIND_CMA && (!no_map || reusable)) {
-		pr_err("heap %s: refused: region %s is not no-map, needed by kind %s\n",
+	if (desc->kind != DTHEAP_KIND_CMA && reusable) {
+		pr_err("heap %s: refused: region %s is reusable, which kind %s cannot be\n",
 		       desc->name, desc->region, kind);
+		goto out;
+	}
+	/*
+	 * Cache maintenance for a non-coherent device goes through the linear
+	 * map (arch_sync_dma_for_device() cleans phys_to_virt() of the buffer
+	 * on arm64), and no-map memory is left out of it: a cached heap needs
+	 * a region without no-map. Write-combined and unmapped heaps need
+	 * no-map, or the linear map keeps a cacheable alias of their memory.
+	 */
+	if (dtheap_desc_cached(desc) && no_map) {
+		pr_err("heap %s: refused: region %s is no-map, but a cached heap needs its memory in the linear map for cache maintenance\n",
+		       desc->name, desc->region);
+		goto out;
+	}
+	if (desc->kind != DTHEAP_KIND_CMA && !dtheap_desc_cached(desc) && !no_map) {
+		pr_err("heap %s: refused: region %s is not no-map, needed by a %s heap (no cacheable alias in the linear map)\n",
+		       desc->name, desc->region, mapping);
 		goto out;
 	}
 	if ((u64)rmem->size != desc->size) {

@@ -6,6 +6,7 @@
 #define _DTHEAP_PRIV_H
 
 #include <linux/device.h>
+#include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/of_reserved_mem.h>
@@ -31,6 +32,8 @@ enum dtheap_stat {
 	DTHEAP_STAT_PEAK,
 	DTHEAP_STAT_ALLOCATIONS,
 	DTHEAP_STAT_FAILURES,
+	DTHEAP_STAT_ZEROED,
+	DTHEAP_STAT_DIRTY,
 	DTHEAP_STAT_NR,
 };
 
@@ -50,7 +53,7 @@ struct dtheap_stat_file {
  * @teardown: undo @setup; only on a probe error path, since registered
  *	heaps are permanent
  * @alloc: take @buf->len bytes of physically contiguous memory from the
- *	region, set @buf->paddr, and zero the memory unless the heap is
+ *	region and set @buf->paddr; the memory is zeroed unless the heap is
  *	unmapped
  * @free: give @buf's memory back
  *
@@ -72,8 +75,17 @@ struct dtheap_backend {
  * @rmem: the live reserved-memory region
  * @pool: carveout and unmapped heaps: allocator over the region
  * @region_vaddr: carveout heaps: the whole region mapped for zeroing, with
- *	the heap's memory attributes; NULL when each buffer is mapped on its
- *	own instead (and always for unmapped heaps)
+ *	the heap's memory attributes (the linear map for a cached heap); NULL
+ *	when each range is mapped on its own instead (and always for unmapped
+ *	heaps)
+ * @dirty: carveout heaps: &struct dtheap_dirty ranges freed but not zeroed
+ *	yet; they stay allocated in @pool, which holds zeroed memory only
+ * @dirty_lock: protects @dirty and @dirty_bytes
+ * @dirty_bytes: bytes on @dirty
+ * @zero_lock: carveout heaps: held while a range taken from @dirty is
+ *	zeroed, so that an allocation can wait for it
+ * @zero_worker: carveout heaps: the worker that zeroes @dirty (nice 19)
+ * @zero_work: the worker's work item
  * @cma_dev: cma heaps: the child device that holds the pool as its cma_area
  * @stat_lock: protects @used, @peak, @allocations and @failures
  * @used: bytes in live buffers
@@ -91,6 +103,12 @@ struct dtheap_heap {
 	struct reserved_mem *rmem;
 	struct gen_pool *pool;
 	void *region_vaddr;
+	struct list_head dirty;
+	spinlock_t dirty_lock; /* protects dirty, dirty_bytes */
+	u64 dirty_bytes;
+	struct mutex zero_lock; /* held while a dirty range is zeroed */
+	struct kthread_worker *zero_worker;
+	struct kthread_work zero_work;
 	struct device *cma_dev;
 	spinlock_t stat_lock; /* protects the four counters below */
 	u64 used;

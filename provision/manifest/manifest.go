@@ -239,9 +239,15 @@ func (m *Manifest) Validate() error {
 			if !pl.Reusable {
 				add("%s: kind cma needs reusable", where)
 			}
-		case KindCarveout, KindUnmapped:
+		case KindUnmapped:
 			if !pl.NoMap {
 				add("%s: kind %s needs no_map", where, pl.Kind)
+			}
+		case KindCarveout:
+			// no_map either way: write-combined carveouts are no-map, cached ones are in
+			// the linear map (the board decides, the checker compares the live node).
+			if pl.Reusable {
+				add("%s: kind %s cannot be reusable", where, pl.Kind)
 			}
 		}
 		if pl.DefaultCMA && pl.Kind != KindCMA {
