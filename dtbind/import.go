@@ -23,6 +23,9 @@ type ImportOptions struct {
 	// Memory replaces the tree's DRAM (dtheap import --memory): for trees that leave the
 	// size of /memory to the boot loader.
 	Memory []plan.Range
+	// Fragment: the tree is a .dtsi compiled alone; a root without #address-cells or
+	// #size-cells takes /reserved-memory's (the including tree states them).
+	Fragment bool
 	// Pos gives the position of a node (prop "") or of one of its properties, for findings;
 	// nil: the Source file and the node path.
 	Pos func(path, prop string) diag.Pos
@@ -88,6 +91,22 @@ func Import(blob []byte, opts ImportOptions) (*Board, error) {
 	}
 	if b.SizeCells, err = u32Prop(root, "#size-cells", 1); err != nil {
 		return nil, fmt.Errorf("root: %w", err)
+	}
+	if opts.Fragment {
+		// A .dtsi fragment's root may leave the cells to the tree that includes it: take
+		// /reserved-memory's own then, rather than judge them against defaults.
+		if rm, ok := root.LookupChildByName("reserved-memory"); ok {
+			for _, c := range []struct {
+				name string
+				v    *int
+			}{{"#address-cells", &b.AddressCells}, {"#size-cells", &b.SizeCells}} {
+				if _, stated := root.LookProperty(c.name); !stated {
+					if n, err := u32Prop(rm, c.name, -1); err == nil && n >= 1 && n <= 2 {
+						*c.v = n
+					}
+				}
+			}
+		}
 	}
 	if b.AddressCells < 1 || b.AddressCells > 2 || b.SizeCells < 1 || b.SizeCells > 2 {
 		return nil, fmt.Errorf("root #address-cells = <%d>, #size-cells = <%d>: only 1 or 2 are supported", b.AddressCells, b.SizeCells)

@@ -82,7 +82,7 @@ func lintTree(t *tree, opts Options) (*Result, error) {
 		km = kmodel.ForVersion(kmodel.Proven[0])
 	}
 	k := plan.Kernel{Version: version, PageSize: 4096, Hugetlb: true, CMAAreas: km.CMAAreas(kmodel.Config{})}
-	db, err := dtbind.Import(t.blob, dtbind.ImportOptions{Source: t.file, Arch: opts.Arch, Kernel: &k, Memory: opts.Memory, Pos: t.pos})
+	db, err := dtbind.Import(t.blob, dtbind.ImportOptions{Source: t.file, Arch: opts.Arch, Kernel: &k, Memory: opts.Memory, Pos: t.pos, Fragment: t.fragment})
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("%s: %w", t.file, err)}
 	}
@@ -215,7 +215,7 @@ func Import(path string, includes []string, opts dtbind.ImportOptions) (*dtbind.
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
 	}
-	opts.Pos = t.pos
+	opts.Pos, opts.Fragment = t.pos, t.fragment
 	b, err := dtbind.Import(t.blob, opts)
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("%s: %w", path, err)}

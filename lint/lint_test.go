@@ -349,3 +349,42 @@ func TestKconfigDefaultArea(t *testing.T) {
 		}
 	}
 }
+
+// TestFragmentCells: a .dtsi whose root leaves #address-cells/#size-cells to the tree that
+// includes it is judged with /reserved-memory's cells; the same text as a whole .dts has the
+// root defaults (<2 1>), which /reserved-memory's <2 2> breaks.
+func TestFragmentCells(t *testing.T) {
+	needTools(t)
+	src := `/ {
+	reserved-memory {
+		#address-cells = <2>;
+		#size-cells = <2>;
+		ranges;
+		fw@50000000 { reg = <0x0 0x50000000 0x0 0x100000>; no-map; };
+	};
+};
+`
+	dir := t.TempDir()
+	dtsi := filepath.Join(dir, "frag.dtsi")
+	dts := filepath.Join(dir, "whole.dts")
+	if err := os.WriteFile(dtsi, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dts, []byte("/dts-v1/;\n"+src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := lint.Lint(dtsi, lint.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Findings.Count(diag.Warning) != 0 || res.Regions != 1 {
+		t.Errorf(".dtsi: %d regions, %v", res.Regions, res.Findings)
+	}
+	res, err = lint.Lint(dts, lint.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := find(res.Findings, "rmem-cells"); f == nil {
+		t.Errorf(".dts: want rmem-cells, got %v", res.Findings)
+	}
+}

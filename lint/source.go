@@ -19,8 +19,9 @@ import (
 type tree struct {
 	blob []byte
 	// where maps a node path, or path + "\x00" + property, to its source position.
-	where map[string]diag.Pos
-	file  string
+	where    map[string]diag.Pos
+	file     string
+	fragment bool // a .dtsi: see dtbind.ImportOptions.Fragment
 }
 
 func (t *tree) pos(path, prop string) diag.Pos {
@@ -105,7 +106,7 @@ func readTree(path string, includes []string) (*tree, error) {
 	if err := run(dtc, append(append([]string{"-q", "-I", "dts", "-O", "dts", "-T", "-T", "-o", "-"}, dtcInc...), pp), &src); err != nil {
 		return nil, fmt.Errorf("dtc could not compile %s: %w", path, err)
 	}
-	t := &tree{blob: blob.Bytes(), file: path, where: annotations(src.String())}
+	t := &tree{blob: blob.Bytes(), file: path, where: annotations(src.String()), fragment: strings.HasSuffix(path, ".dtsi")}
 	if strings.HasSuffix(path, ".dtsi") {
 		abs, _ := filepath.Abs(path)
 		for k, p := range t.where {
