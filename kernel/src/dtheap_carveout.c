@@ -6,15 +6,19 @@
  * region. Unmapped buffers are never touched by the CPU (the memory may be
  * firewalled from it) and go straight back to the gen_pool when freed.
  *
- * Carveout memory is zeroed ahead of time. The gen_pool holds only zeroed
- * memory: a freed buffer stays allocated in it, on the heap's dirty list,
- * until the heap's zeroing worker has cleared it and given it back. So an
- * allocation costs the gen_pool's bookkeeping alone while zeroed memory is
- * available. When the gen_pool cannot serve a request, the allocating task
- * zeroes dirty ranges itself, one at a time, retrying after each, so the
- * heap fails only when all of its free memory together cannot serve it. No
- * byte of one user can reach the next: memory reaches the gen_pool only
- * after it has been zeroed, at probe or by dtheap_carveout_zero_range().
+ * Carveout memory is zeroed ahead of time. A bitmap marks the free pages
+ * that are dirty: freed by a user and not zeroed since. A freed buffer goes
+ * straight back to the gen_pool with its pages marked dirty, and the heap's
+ * zeroing worker clears them: it takes a dirty run out of the gen_pool
+ * (gen_pool_fixed_alloc(), so nobody can allocate it meanwhile), zeroes
+ * it, unmarks it and gives it back. An allocation is placed by the
+ * gen_pool's first fit over all free memory, exactly as if nothing were
+ * dirty, so a pool packs as many buffers as before; the allocating task
+ * then zeroes whatever pages of its range are still dirty. So an allocation
+ * costs the gen_pool's bookkeeping alone when its memory was zeroed ahead,
+ * and a memset of the dirty part otherwise. No byte of one user can reach
+ * the next: a page is unmarked only by the one task that holds it allocated
+ * and zeroes it.
  *
  * The worker runs at the lowest priority (nice 19), so that it zeroes while
  * the CPU would otherwise be idle rather than in a task's time slice.
@@ -28,14 +32,13 @@
  */
 #define pr_fmt(fmt) "dtheap: " fmt
 
+#include <linux/bitmap.h>
 #include <linux/genalloc.h>
 #include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/kthread.h>
-#include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
-#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 
@@ -43,18 +46,11 @@
 
 /* Zero in pieces of this size, with a chance to reschedule in between. */
 #define DTHEAP_ZERO_CHUNK	SZ_1M
-
-/**
- * struct dtheap_dirty - a freed carveout range that is not zeroed yet
- * @list: entry in &dtheap_heap.dirty
- * @paddr: physical base
- * @len: length in bytes, page aligned
+/*
+ * The worker holds a run out of the gen_pool, and @zero_lock, while it
+ * zeroes it; an allocation waits at most for this much zeroing.
  */
-struct dtheap_dirty {
-	struct list_head list;
-	phys_addr_t paddr;
-	size_t len;
-};
+#define DTHEAP_WORKER_CHUNK	SZ_256K
 
 /**
  * dtheap_carveout_map_region() - map a carveout region once for zeroing
@@ -128,57 +124,109 @@ static int dtheap_carveout_zero_range(struct dtheap_heap *heap,
 }
 
 /**
- * dtheap_carveout_clean_one() - zero one dirty range and give it back
+ * dtheap_carveout_take_dirty() - unmark the next dirty run of a range
  * @heap: a carveout heap
+ * @first: first page (index in the region) to look at
+ * @end: page index just past the range
+ * @max: most pages to take
+ * @run: set to the number of pages taken
  *
- * The range leaves the dirty list under @heap->dirty_lock, so that the
- * worker and allocating tasks never zero the same range; @heap->zero_lock
- * is held while it is zeroed, so that a task that finds the dirty list
- * empty can wait for ranges being zeroed by others (see
- * dtheap_carveout_alloc()).
+ * The caller must hold the run allocated in the gen_pool, or hold it out of
+ * the gen_pool, and zero it after this returns.
  *
- * Return: true if a range was zeroed (or, failing a mapping, put back).
+ * Return: index of the run's first page, or @end when no page of
+ * [@first, @end) is dirty.
  */
-static bool dtheap_carveout_clean_one(struct dtheap_heap *heap)
+static unsigned long dtheap_carveout_take_dirty(struct dtheap_heap *heap,
+						unsigned long first,
+						unsigned long end,
+						unsigned long max,
+						unsigned long *run)
 {
-	struct dtheap_dirty *d;
+	unsigned long start, stop;
 
-	mutex_lock(&heap->zero_lock);
 	spin_lock(&heap->dirty_lock);
-	d = list_first_entry_or_null(&heap->dirty, struct dtheap_dirty, list);
-	if (d)
-		list_del(&d->list);
-	spin_unlock(&heap->dirty_lock);
-	if (!d) {
-		mutex_unlock(&heap->zero_lock);
-		return false;
+	start = find_next_bit(heap->dirty, end, first);
+	if (start < end) {
+		stop = find_next_zero_bit(heap->dirty, end, start);
+		stop = min(stop, start + max);
+		bitmap_clear(heap->dirty, start, stop - start);
+		heap->dirty_bytes -= (u64)(stop - start) << PAGE_SHIFT;
+		*run = stop - start;
 	}
-
-	if (dtheap_carveout_zero_range(heap, d->paddr, d->len)) {
-		/* No mapping now: keep the range dirty, never hand it out. */
-		spin_lock(&heap->dirty_lock);
-		list_add_tail(&d->list, &heap->dirty);
-		spin_unlock(&heap->dirty_lock);
-		mutex_unlock(&heap->zero_lock);
-		return false;
-	}
-	gen_pool_free(heap->pool, d->paddr, d->len);
-	spin_lock(&heap->dirty_lock);
-	heap->dirty_bytes -= d->len;
 	spin_unlock(&heap->dirty_lock);
-	mutex_unlock(&heap->zero_lock);
-	kfree(d);
 
-	return true;
+	return start;
 }
 
+/* Puts pages back as dirty: the zeroing of a run taken could not be done. */
+static void dtheap_carveout_put_dirty(struct dtheap_heap *heap,
+				      unsigned long start, unsigned long run)
+{
+	spin_lock(&heap->dirty_lock);
+	bitmap_set(heap->dirty, start, run);
+	heap->dirty_bytes += (u64)run << PAGE_SHIFT;
+	spin_unlock(&heap->dirty_lock);
+}
+
+/**
+ * dtheap_carveout_zero_work() - zero the free dirty pages of a heap
+ * @work: &dtheap_heap.zero_work
+ *
+ * One pass over the bitmap, in runs of at most DTHEAP_WORKER_CHUNK. A run
+ * is first taken out of the gen_pool at its fixed place; when part of it is
+ * allocated (an allocation got there first and zeroes its own pages), it
+ * is skipped, and its free pages are left for the next pass, which the
+ * next free queues. @heap->zero_lock is held while a run is out of the
+ * gen_pool, and allocations take it too: they never see the pool with a
+ * hole the worker made, so they are placed, and fail, exactly as if the
+ * worker did not exist.
+ */
 static void dtheap_carveout_zero_work(struct kthread_work *work)
 {
 	struct dtheap_heap *heap = container_of(work, struct dtheap_heap,
 						zero_work);
+	unsigned long pages = heap->rmem->size >> PAGE_SHIFT;
+	unsigned long max = DTHEAP_WORKER_CHUNK >> PAGE_SHIFT;
+	phys_addr_t base = heap->rmem->base;
+	struct genpool_data_fixed fixed;
+	unsigned long first, end, start, run, addr;
 
-	while (dtheap_carveout_clean_one(heap))
+	for (first = 0; first < pages; first = end) {
+		spin_lock(&heap->dirty_lock);
+		first = find_next_bit(heap->dirty, pages, first);
+		end = first < pages ?
+		      min(find_next_zero_bit(heap->dirty, pages, first),
+			  first + max) : pages;
+		spin_unlock(&heap->dirty_lock);
+		if (first >= pages)
+			break;
+
+		mutex_lock(&heap->zero_lock);
+		fixed.offset = first << PAGE_SHIFT;
+		addr = gen_pool_alloc_algo(heap->pool, (end - first) << PAGE_SHIFT,
+					   gen_pool_fixed_alloc, &fixed);
+		if (!addr) {
+			mutex_unlock(&heap->zero_lock);
+			continue;
+		}
+
+		/* Held out of the gen_pool: only this worker touches the run. */
+		for (start = first;
+		     (start = dtheap_carveout_take_dirty(heap, start, end, max,
+							 &run)) < end;
+		     start += run) {
+			if (dtheap_carveout_zero_range(heap, base +
+						       ((phys_addr_t)start << PAGE_SHIFT),
+						       run << PAGE_SHIFT)) {
+				dtheap_carveout_put_dirty(heap, start, run);
+				break;
+			}
+		}
+		gen_pool_free(heap->pool, addr, (end - first) << PAGE_SHIFT);
+		mutex_unlock(&heap->zero_lock);
 		cond_resched();
+	}
 }
 
 /**
@@ -200,62 +248,13 @@ static int dtheap_carveout_start_worker(struct dtheap_heap *heap)
 	return 0;
 }
 
-/* Frees the dirty list's entries; only on the setup error path. */
-static void dtheap_carveout_drop_dirty(struct dtheap_heap *heap)
-{
-	struct dtheap_dirty *d, *tmp;
-
-	list_for_each_entry_safe(d, tmp, &heap->dirty, list) {
-		list_del(&d->list);
-		kfree(d);
-	}
-	heap->dirty_bytes = 0;
-}
-
-/**
- * dtheap_carveout_add_dirty_region() - put a whole new region on the dirty list
- * @heap: a carveout heap whose gen_pool is still empty
- *
- * Adds the region to the gen_pool and takes it all out again as pieces of
- * DTHEAP_ZERO_CHUNK bytes on the dirty list, so that allocations can use
- * each piece as soon as it is zeroed.
- *
- * Return: 0, or a negative error code (the dirty list may then hold
- * entries: dtheap_carveout_drop_dirty()).
- */
-static int dtheap_carveout_add_dirty_region(struct dtheap_heap *heap)
-{
-	struct reserved_mem *rmem = heap->rmem;
-	struct dtheap_dirty *d;
-	phys_addr_t off;
-	int ret;
-
-	ret = gen_pool_add(heap->pool, rmem->base, rmem->size, -1);
-	if (ret)
-		return ret;
-	if (gen_pool_alloc(heap->pool, rmem->size) != rmem->base)
-		return -ENOMEM;
-
-	for (off = 0; off < rmem->size; off += d->len) {
-		d = kmalloc(sizeof(*d), GFP_KERNEL);
-		if (!d)
-			return -ENOMEM;
-		d->paddr = rmem->base + off;
-		d->len = min_t(phys_addr_t, rmem->size - off, DTHEAP_ZERO_CHUNK);
-		list_add_tail(&d->list, &heap->dirty);
-		heap->dirty_bytes += d->len;
-	}
-
-	return 0;
-}
-
 static int dtheap_carveout_setup(struct dtheap_heap *heap,
 				 struct device *parent, int idx)
 {
 	struct reserved_mem *rmem = heap->rmem;
+	unsigned long pages = rmem->size >> PAGE_SHIFT;
 	int ret;
 
-	INIT_LIST_HEAD(&heap->dirty);
 	spin_lock_init(&heap->dirty_lock);
 	mutex_init(&heap->zero_lock);
 	kthread_init_work(&heap->zero_work, dtheap_carveout_zero_work);
@@ -263,42 +262,45 @@ static int dtheap_carveout_setup(struct dtheap_heap *heap,
 	heap->pool = gen_pool_create(PAGE_SHIFT, -1);
 	if (!heap->pool)
 		return -ENOMEM;
+	ret = gen_pool_add(heap->pool, rmem->base, rmem->size, -1);
+	if (ret)
+		goto destroy_pool;
 
 	/* Unmapped heaps are never zeroed: the CPU must not touch them. */
 	if (heap->desc->kind == DTHEAP_KIND_UNMAPPED)
-		return gen_pool_add(heap->pool, rmem->base, rmem->size, -1);
+		return 0;
 
+	heap->dirty = bitmap_zalloc(pages, GFP_KERNEL);
+	if (!heap->dirty) {
+		ret = -ENOMEM;
+		goto destroy_pool;
+	}
 	dtheap_carveout_map_region(heap);
 	ret = dtheap_carveout_start_worker(heap);
 	if (ret)
 		goto unmap;
-	/*
-	 * The region holds whatever was there before boot. The gen_pool must
-	 * hold zeroed memory only, so the whole region starts dirty, taken
-	 * from the gen_pool in pieces the worker zeroes and gives back.
-	 */
-	ret = dtheap_carveout_add_dirty_region(heap);
-	if (ret)
-		goto stop_worker;
+
+	/* The region holds whatever was there before boot: all of it dirty. */
+	bitmap_set(heap->dirty, 0, pages);
+	heap->dirty_bytes = rmem->size;
 	kthread_queue_work(heap->zero_worker, &heap->zero_work);
 
 	return 0;
 
-stop_worker:
-	kthread_destroy_worker(heap->zero_worker);
-	heap->zero_worker = NULL;
-	dtheap_carveout_drop_dirty(heap);
 unmap:
 	if (heap->region_vaddr) {
 		memunmap(heap->region_vaddr);
 		heap->region_vaddr = NULL;
 	}
+	bitmap_free(heap->dirty);
+	heap->dirty = NULL;
+destroy_pool:
 	gen_pool_destroy(heap->pool);
 	heap->pool = NULL;
 	return ret;
 }
 
-/* Only on a probe error path: nothing was allocated or freed yet. */
+/* Only on a probe error path, before any allocation. */
 static void dtheap_carveout_teardown(struct dtheap_heap *heap)
 {
 	if (heap->zero_worker) {
@@ -309,6 +311,8 @@ static void dtheap_carveout_teardown(struct dtheap_heap *heap)
 		memunmap(heap->region_vaddr);
 		heap->region_vaddr = NULL;
 	}
+	bitmap_free(heap->dirty);
+	heap->dirty = NULL;
 	gen_pool_destroy(heap->pool);
 	heap->pool = NULL;
 }
@@ -318,33 +322,44 @@ static void dtheap_carveout_teardown(struct dtheap_heap *heap)
  * @heap: a carveout or unmapped heap
  * @buf: the buffer, with @buf->len set
  *
- * Takes zeroed memory from the gen_pool. When it cannot serve @buf->len,
- * zeroes dirty ranges here, one at a time, and retries after each; taking
- * @heap->zero_lock also waits for a range the worker is zeroing, so a
- * request fails only when every free byte of the heap has been tried.
+ * First fit over all free memory, then the pages of the range that are
+ * still dirty are zeroed here. The range is allocated to this task, so the
+ * worker cannot be zeroing any of it, and no free can mark it.
  *
  * Return: 0, or -ENOMEM.
  */
 static int dtheap_carveout_alloc(struct dtheap_heap *heap,
 				 struct dtheap_buffer *buf)
 {
-	unsigned long addr;
+	unsigned long addr, first, end, start, run;
 
-	for (;;) {
+	if (heap->desc->kind == DTHEAP_KIND_UNMAPPED) {
 		addr = gen_pool_alloc(heap->pool, buf->len);
-		if (addr)
-			break;
-		if (heap->desc->kind == DTHEAP_KIND_UNMAPPED)
-			return -ENOMEM;
-		if (!dtheap_carveout_clean_one(heap)) {
-			/* Nothing dirty left; one last try after others' frees. */
-			addr = gen_pool_alloc(heap->pool, buf->len);
-			if (!addr)
-				return -ENOMEM;
-			break;
-		}
+		buf->paddr = addr;
+		return addr ? 0 : -ENOMEM;
 	}
+
+	mutex_lock(&heap->zero_lock);
+	addr = gen_pool_alloc(heap->pool, buf->len);
+	mutex_unlock(&heap->zero_lock);
+	if (!addr)
+		return -ENOMEM;
 	buf->paddr = addr;
+
+	first = (addr - heap->rmem->base) >> PAGE_SHIFT;
+	end = first + (buf->len >> PAGE_SHIFT);
+	while ((start = dtheap_carveout_take_dirty(heap, first, end, end,
+						   &run)) < end) {
+		if (dtheap_carveout_zero_range(heap, heap->rmem->base +
+					       ((phys_addr_t)start << PAGE_SHIFT),
+					       run << PAGE_SHIFT)) {
+			/* Give the whole range back, dirty pages marked again. */
+			dtheap_carveout_put_dirty(heap, start, run);
+			gen_pool_free(heap->pool, addr, buf->len);
+			return -ENOMEM;
+		}
+		first = start + run;
+	}
 
 	return 0;
 }
@@ -354,38 +369,18 @@ static int dtheap_carveout_alloc(struct dtheap_heap *heap,
  * @heap: a carveout or unmapped heap
  * @buf: the buffer
  *
- * Unmapped memory goes straight back. Carveout memory goes on the dirty
- * list for the worker; if there is no memory for the list entry, it is
- * zeroed here instead, and if even that fails it is leaked rather than
- * handed out unzeroed.
+ * Carveout pages are marked dirty before they reach the gen_pool, so that
+ * whoever allocates them next zeroes them unless the worker has.
  */
 static void dtheap_carveout_free(struct dtheap_heap *heap,
 				 struct dtheap_buffer *buf)
 {
-	struct dtheap_dirty *d;
-
-	if (heap->desc->kind == DTHEAP_KIND_UNMAPPED) {
-		gen_pool_free(heap->pool, buf->paddr, buf->len);
-		return;
-	}
-
-	d = kmalloc(sizeof(*d), GFP_KERNEL);
-	if (!d) {
-		if (dtheap_carveout_zero_range(heap, buf->paddr, buf->len)) {
-			pr_err("heap %s: cannot zero a freed buffer, 0x%zx bytes lost\n",
-			       heap->desc->name, buf->len);
-			return;
-		}
-		gen_pool_free(heap->pool, buf->paddr, buf->len);
-		return;
-	}
-	d->paddr = buf->paddr;
-	d->len = buf->len;
-	spin_lock(&heap->dirty_lock);
-	list_add_tail(&d->list, &heap->dirty);
-	heap->dirty_bytes += d->len;
-	spin_unlock(&heap->dirty_lock);
-	kthread_queue_work(heap->zero_worker, &heap->zero_work);
+	if (heap->desc->kind == DTHEAP_KIND_CARVEOUT)
+		dtheap_carveout_put_dirty(heap, (buf->paddr - heap->rmem->base) >>
+					  PAGE_SHIFT, buf->len >> PAGE_SHIFT);
+	gen_pool_free(heap->pool, buf->paddr, buf->len);
+	if (heap->desc->kind == DTHEAP_KIND_CARVEOUT)
+		kthread_queue_work(heap->zero_worker, &heap->zero_work);
 }
 
 /* Shared by carveout and unmapped heaps: they differ in the common code only. */

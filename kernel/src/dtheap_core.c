@@ -462,13 +462,19 @@ static int dtheap_stat_show(struct seq_file *s, void *unused)
 		seq_printf(s, "%llu\n", (unsigned long long)heap->rmem->size);
 		return 0;
 	case DTHEAP_STAT_ZEROED:
-		/* Carveout heaps: the gen_pool holds zeroed memory only. */
-		seq_printf(s, "%zu\n", gen_pool_avail(heap->pool));
-		return 0;
 	case DTHEAP_STAT_DIRTY:
+		/*
+		 * Dirty pages are free pages, but a run being zeroed is out
+		 * of the gen_pool for the while: never show a negative.
+		 */
 		spin_lock(&heap->dirty_lock);
 		value = heap->dirty_bytes;
 		spin_unlock(&heap->dirty_lock);
+		if (file->stat == DTHEAP_STAT_ZEROED) {
+			u64 avail = gen_pool_avail(heap->pool);
+
+			value = avail > value ? avail - value : 0;
+		}
 		seq_printf(s, "%llu\n", value);
 		return 0;
 	default:

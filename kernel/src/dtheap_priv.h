@@ -78,12 +78,12 @@ struct dtheap_backend {
  *	the heap's memory attributes (the linear map for a cached heap); NULL
  *	when each range is mapped on its own instead (and always for unmapped
  *	heaps)
- * @dirty: carveout heaps: &struct dtheap_dirty ranges freed but not zeroed
- *	yet; they stay allocated in @pool, which holds zeroed memory only
+ * @dirty: carveout heaps: bitmap of the region's pages, set for a page freed
+ *	by a user and not zeroed since
  * @dirty_lock: protects @dirty and @dirty_bytes
- * @dirty_bytes: bytes on @dirty
- * @zero_lock: carveout heaps: held while a range taken from @dirty is
- *	zeroed, so that an allocation can wait for it
+ * @dirty_bytes: bytes marked in @dirty
+ * @zero_lock: carveout heaps: held by the worker while a run is out of
+ *	@pool, and by allocations around gen_pool_alloc()
  * @zero_worker: carveout heaps: the worker that zeroes @dirty (nice 19)
  * @zero_work: the worker's work item
  * @cma_dev: cma heaps: the child device that holds the pool as its cma_area
@@ -103,10 +103,10 @@ struct dtheap_heap {
 	struct reserved_mem *rmem;
 	struct gen_pool *pool;
 	void *region_vaddr;
-	struct list_head dirty;
+	unsigned long *dirty;
 	spinlock_t dirty_lock; /* protects dirty, dirty_bytes */
 	u64 dirty_bytes;
-	struct mutex zero_lock; /* held while a dirty range is zeroed */
+	struct mutex zero_lock; /* held while a run is out of pool */
 	struct kthread_worker *zero_worker;
 	struct kthread_work zero_work;
 	struct device *cma_dev;
