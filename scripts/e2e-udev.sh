@@ -98,7 +98,7 @@ boot() { # rules file, console file
 		--file "$1:/etc/udev/rules.d/60-dtheap-heaps.rules" -o "$work/initramfs.cpio.gz" >/dev/null
 	timeout "${QEMU_TIMEOUT:-240}" qemu-system-aarch64 -M virt -cpu cortex-a57 -m 1024 -nographic -nic none -no-reboot \
 		-kernel "$UIMAGE" -initrd "$work/initramfs.cpio.gz" -dtb "$work/board.dtb" \
-		-append "console=ttyAMA0 earlycon panic=-1 dtheap.udevd=/lib/systemd/systemd-udevd dtheap.udevadm=/bin/udevadm dtheap.deadline=30s" |
+		-append "console=ttyAMA0 earlycon panic=-1 dtheap.udevd=/lib/systemd/systemd-udevd dtheap.udevadm=/bin/udevadm dtheap.deadline=30s ${UDEV_APPEND:-}" |
 		tr -d '\r' >"$2" || true
 }
 
@@ -106,8 +106,9 @@ log "boot 1: systemd-udevd applies $(grep -c '^SUBSYSTEM' "$work/access/60-dthea
 boot "$work/access/60-dtheap-heaps.rules" "$work/console.txt"
 c=$work/console.txt
 grep -E "^(PASS|FAIL|SKIP) (device-manager|heap/.*/(access|alias/))|^dtheap-check: verdict" "$c" >&2 || true
+[ -z "${UDEV_DEBUG:-}" ] || grep -aiE "link|dma_heap|rules|udev" "$c" | head -"$UDEV_DEBUG" >&2
 grep -q "^PASS device-manager: " "$c" || fail "systemd-udevd did not start: $(grep -E '^FAIL device-manager' "$c" || tail -20 "$c")"
-grep -q "^dtheap-check: verdict PASS" "$c" || fail "the checker did not pass under udev (console: $(grep -E '^FAIL' "$c" | head -5))"
+grep -q "^dtheap-check: verdict PASS" "$c" || fail "the checker did not pass under udev; the console ends: $(tail -25 "$c")"
 want_access=$(grep -c '^SUBSYSTEM==.*MODE=' "$work/access/60-dtheap-heaps.rules")
 want_alias=$(grep -o 'SYMLINK+=' "$work/access/60-dtheap-heaps.rules" | wc -l)
 got_access=$(grep -cE '^PASS heap/[^ ]*/access: ' "$c" || true)
