@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test unit vet deps e2e e2e-install qemu clean bench bench-e2e
+.PHONY: all build test unit vet deps e2e e2e-install e2e-carveouts qemu clean bench bench-e2e
 
 all: build
 
@@ -28,6 +28,10 @@ test: deps build vet unit e2e e2e-install
 # dtheap build --install against the kernel's own modules_install (needs the reference kernel e2e builds).
 e2e-install:
 	./scripts/e2e-install.sh
+
+# Carveouts of every mapping on a boot (issue 14): checker, selftest, zerotest, the no-map refusal.
+e2e-carveouts: build
+	./scripts/e2e-carveouts.sh
 
 # Boot any board that fits QEMU virt: make qemu BOARD=boards/qemu-virt-arm64.yaml
 qemu: build

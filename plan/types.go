@@ -14,7 +14,7 @@ type Kind string
 const (
 	KindFirmware Kind = "firmware" // owned by firmware (TF-A, OP-TEE, boot window): no-map or only checked
 	KindCMA      Kind = "cma"      // reusable shared-dma-pool: a CMA area
-	KindCarveout Kind = "carveout" // no-map, CPU-mappable heap memory
+	KindCarveout Kind = "carveout" // CPU-mappable heap memory: no-map if write-combined, in the linear map if cached
 	KindUnmapped Kind = "unmapped" // no-map, never CPU-mapped (secure, firewalled)
 	KindReserved Kind = "reserved" // plain reservation, no heap
 )
