@@ -230,7 +230,13 @@ func (c *checker) regions() {
 			}
 		}
 		if c.p.Arch == "arm" && r.Compat == "shared-dma-pool" && !r.Reuse && !r.NoMap {
-			c.report("arm-map-unsupported", r.Name, c.pos(r.Name, "no-map"), "remove no-map: false", "pool %q is a non-reusable shared-dma-pool without no-map, which 32-bit arm refuses", r.Name)
+			hint, pos := "remove no-map: false", c.pos(r.Name, "no-map")
+			if r.Kind == plan.KindCarveout {
+				// A cached carveout is written without no-map (it must stay in the
+				// linear map), which rmem_dma_setup refuses on 32-bit arm.
+				hint, pos = "set mapping: writecombine (a write-combined carveout is no-map)", c.pos(r.Name, "mapping")
+			}
+			c.report("arm-map-unsupported", r.Name, pos, hint, "pool %q is a non-reusable shared-dma-pool without no-map, which 32-bit arm refuses", r.Name)
 		}
 	}
 	c.regionLimit()
