@@ -1,41 +1,53 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build the dtheap reference kernel: Linux 6.1 for arm64 (QEMU virt) from
-# Debian's linux-source-6.1 tarball, tinyconfig + qemu.config + the
-# dma_heap export patch, plus its UAPI headers and the static kernel
+# Build a dtheap reference kernel: Linux 6.1, 6.12 or 7.3 for arm64 (QEMU
+# virt) from Debian's linux-source-<version> tarball, tinyconfig +
+# qemu.config (+ qemu-<version>.config if present), the dma_heap export
+# patch where the tree needs it, plus its UAPI headers and the static kernel
 # DMA-BUF heap selftest.
 #
-# The result is cached outside the repository in
-#   ${DTHEAP_CACHE:-$HOME/.cache/dtheap}/kernel-<key>
-# where <key> hashes the tarball's identity (name, size, mtime), the config
-# fragment, the patch (or its absence), this script and the cross
-# compiler's version. An unchanged input set is reused in well under a
-# second; any change rebuilds in a new directory.
+# The export patch is applied only to a tree whose drivers/dma-buf/dma-heap.c
+# does not export dma_heap_add already (6.1 and 6.12 need it; 7.3 exports it
+# in namespace "DMA_BUF_HEAP"): the tarball is asked, not a version table.
+# The answer is cached per tarball identity, so the question costs one
+# decompression per tarball.
 #
-# Usage: build.sh [--no-export-patch] [--jobs N] [--force]
+# The result is cached outside the repository in
+#   ${DTHEAP_CACHE:-$HOME/.cache/dtheap}/kernel-<version>-<key>
+# where <key> hashes the tarball's identity (name, size, mtime), the config
+# fragments, the patch (or its absence), this script and the cross
+# compiler's version. An unchanged input set is reused in well under a
+# second; any change rebuilds in a new directory. On 7.3 --no-export-patch
+# is the same build as the default (no patch either way), so the same key.
+#
+# Usage: build.sh [--version V] [--no-export-patch] [--jobs N] [--force]
+#   --version V        6.1 (default), 6.12 or 7.3; picks the tarball
+#                      (/usr/src/linux-source-6.1.tar.xz, else the one
+#                      scripts/fetch-linux-source.sh V fetches into
+#                      $DTHEAP_CACHE/src) and the version fragment
 #   --no-export-patch  build the variant WITHOUT the export patch (separate
-#                      cache key), to prove that a module build is refused
+#                      cache key where the patch is needed), to prove that a
+#                      module build is refused
 #   --jobs N           make -jN (default 2; the shared machine has 2 cores)
 #   --force            rebuild even if a complete cache entry exists
 #
-# Environment: DTHEAP_CACHE, LINUX_SOURCE_TARBALL (default
-# /usr/src/linux-source-6.1.tar.xz), CROSS_COMPILE (default
-# aarch64-linux-gnu-).
+# Environment: DTHEAP_CACHE, LINUX_SOURCE_TARBALL (overrides the tarball
+# --version picks), CROSS_COMPILE (default aarch64-linux-gnu-).
 #
 # Progress and errors go to stderr; the full build log to <dir>/build.log.
 # On success stdout carries only shell assignments for eval:
-#   KDIR=... IMAGE=... HDR=... SELFTEST=... KERNEL_RELEASE=... EXPORT_PATCH=yes|no
-#   CACHE_KEY=... BUILD_LOG=...
+#   KDIR=... IMAGE=... HDR=... SELFTEST=... KERNEL_RELEASE=... KERNEL_VERSION=...
+#   EXPORT_PATCH=yes|no|not-needed CACHE_KEY=... BUILD_LOG=...
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 script="$here/$(basename "${BASH_SOURCE[0]}")"
 fragment="$here/qemu.config"
 patchfile="$here/../patches/0001-dma-buf-heaps-export-dma_heap_add.patch"
-tarball=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 cache=${DTHEAP_CACHE:-$HOME/.cache/dtheap}
 cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
+version=6.1
 jobs=2
 export_patch=yes
 force=no
@@ -46,6 +58,8 @@ log() { echo "build.sh: $*" >&2; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--no-export-patch) export_patch=no ;;
+	--version) [ $# -ge 2 ] || die "--version needs 6.1, 6.12 or 7.3"; version=$2; shift ;;
+	--version=*) version=${1#--version=} ;;
 	--jobs) [ $# -ge 2 ] || die "--jobs needs a number"; jobs=$2; shift ;;
 	--jobs=*) jobs=${1#--jobs=} ;;
 	--force) force=yes ;;
@@ -55,26 +69,69 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-[ -f "$tarball" ] || die "no kernel source tarball at $tarball (apt-get install linux-source-6.1, or set LINUX_SOURCE_TARBALL)"
+case $version in
+6.1 | 6.12 | 7.3) ;;
+*) die "unsupported --version $version (6.1, 6.12 or 7.3)" ;;
+esac
+if [ -n "${LINUX_SOURCE_TARBALL:-}" ]; then
+	tarball=$LINUX_SOURCE_TARBALL
+elif [ "$version" = 6.1 ]; then
+	tarball=/usr/src/linux-source-6.1.tar.xz
+else
+	tarball="$cache/src/linux-source-$version.tar.xz"
+	if [ ! -f "$tarball" ]; then
+		log "fetching linux-source-$version (scripts/fetch-linux-source.sh)"
+		tarball=$("$here/../../scripts/fetch-linux-source.sh" "$version") ||
+			die "could not fetch linux-source-$version"
+	fi
+fi
+[ -f "$tarball" ] || die "no kernel source tarball at $tarball (apt-get install linux-source-6.1, scripts/fetch-linux-source.sh $version, or set LINUX_SOURCE_TARBALL)"
 [ -f "$fragment" ] || die "missing config fragment $fragment"
+fragments=("$fragment")
+[ ! -f "$here/qemu-$version.config" ] || fragments+=("$here/qemu-$version.config")
 [ -f "$patchfile" ] || die "missing export patch $patchfile"
 command -v "${cross}gcc" >/dev/null || die "cross compiler ${cross}gcc not found (apt-get install gcc-aarch64-linux-gnu)"
 for t in make bc bison flex patch xz sha256sum flock cpio; do
 	command -v "$t" >/dev/null || die "needed tool not found: $t"
 done
 
+tarball_id="$(basename "$tarball") $(stat -L -c '%s %Y' "$tarball")"
+mkdir -p "$cache/src"
+
+# Does this tree export dma_heap_add already? Asked of the tarball once (the
+# whole xz stream is read) and remembered per tarball identity.
+probe="$cache/src/exports-$(echo "$tarball_id" | sha256sum | cut -c1-16)"
+if [ ! -f "$probe" ]; then
+	log "asking $(basename "$tarball") whether drivers/dma-buf/dma-heap.c exports dma_heap_add"
+	if tar -xOf "$tarball" --wildcards '*/drivers/dma-buf/dma-heap.c' 2>/dev/null |
+		grep -qE '^EXPORT_SYMBOL[A-Z_]*\(dma_heap_add[,)]'; then
+		echo exported >"$probe.tmp"
+	else
+		echo missing >"$probe.tmp"
+	fi
+	mv "$probe.tmp" "$probe"
+fi
+tree_exports=$(cat "$probe")
+if [ "$tree_exports" = exported ]; then
+	[ "$export_patch" = no ] || log "$(basename "$tarball") exports dma_heap_add itself: no export patch"
+	export_patch=not-needed
+fi
+
 key=$({
-	echo "tarball $(basename "$tarball") $(stat -L -c '%s %Y' "$tarball")"
-	echo "fragment"; cat "$fragment"
-	if [ "$export_patch" = yes ]; then echo "patch"; cat "$patchfile"; else echo "no-export-patch"; fi
-	echo "script"; cat "$script"
+	echo "tarball $tarball_id"
+	for f in "${fragments[@]}"; do echo "fragment $(basename "$f")"; cat "$f"; done
+	case $export_patch in
+	yes) echo "patch"; cat "$patchfile" ;;
+	*) echo "no-export-patch" ;;
+	esac
+	# The script's code, not its comments: a reworded comment rebuilds nothing.
+	echo "script"; grep -vE '^[[:space:]]*#' "$script"
 	echo "cc $("${cross}gcc" -dumpfullversion 2>/dev/null || "${cross}gcc" -dumpversion)"
 } | sha256sum | cut -c1-16)
-[ "$export_patch" = yes ] || key="$key-noexport"
+[ "$export_patch" != no ] || key="$key-noexport"
 
-dir="$cache/kernel-$key"
+dir="$cache/kernel-$version-$key"
 stamp="$dir/.complete"
-mkdir -p "$cache"
 
 emit() {
 	cat "$stamp"
@@ -115,19 +172,21 @@ kmake() { make -C "$src" ARCH=arm64 CROSS_COMPILE="$cross" "$@"; }
 
 mkdir -p "$src"
 step "unpacking $(basename "$tarball")" tar -xf "$tarball" -C "$src" --strip-components=1
-if [ "$export_patch" = yes ]; then
-	step "applying export patch" patch -d "$src" -p1 --forward -i "$patchfile"
-else
-	log "NOT applying the export patch (--no-export-patch)"
-fi
+case $export_patch in
+yes) step "applying export patch" patch -d "$src" -p1 --forward -i "$patchfile" ;;
+no) log "NOT applying the export patch (--no-export-patch)" ;;
+not-needed) log "no export patch: this tree exports dma_heap_add itself" ;;
+esac
 
 step "tinyconfig" kmake tinyconfig
-step "merging qemu.config" env ARCH=arm64 CROSS_COMPILE="$cross" \
-	sh -c 'cd "$1" && scripts/kconfig/merge_config.sh -m .config "$2"' sh "$src" "$fragment"
+step "merging ${fragments[*]##*/}" env ARCH=arm64 CROSS_COMPILE="$cross" \
+	sh -c 'cd "$1" && shift && scripts/kconfig/merge_config.sh -m .config "$@"' sh "$src" "${fragments[@]}"
 step "olddefconfig" kmake olddefconfig
 
-# Every fragment line must have survived (a dropped dependency silently
-# turns an option off otherwise).
+# Every fragment line must have survived (a dropped dependency or a renamed
+# option silently turns an option off otherwise). A version fragment may
+# override a line of the common one: the last fragment that sets an option
+# is the one checked.
 missing=0
 while IFS= read -r line; do
 	case $line in
@@ -143,9 +202,13 @@ while IFS= read -r line; do
 		grep -qxF -- "$line" "$src/.config" || { log "config line lost: '$line'"; missing=1; }
 		;;
 	esac
-done <"$fragment"
-[ $missing = 0 ] || die "the kernel config does not contain every line of $fragment"
-log "all qemu.config lines present in .config"
+done < <(cat "${fragments[@]}" | awk '
+	/^CONFIG_[A-Za-z0-9_]*=/ { o = $0; sub(/=.*/, "", o) }
+	/^# CONFIG_[A-Za-z0-9_]* is not set$/ { o = $2 }
+	/^CONFIG_|^# CONFIG_.* is not set$/ { if (!(o in last)) order[n++] = o; last[o] = $0 }
+	END { for (i = 0; i < n; i++) print last[order[i]] }')
+[ $missing = 0 ] || die "the kernel config does not contain every line of ${fragments[*]}"
+log "all lines of ${fragments[*]##*/} present in .config"
 
 step "building Image and modules (make -j$jobs)" kmake -j"$jobs" Image modules
 # What "make headers_install" does, without its dependency on rsync.
@@ -156,7 +219,8 @@ step "installing UAPI headers to $dir/hdr" \
 
 selftest_src="$src/tools/testing/selftests/dmabuf-heaps/dmabuf-heap.c"
 step "building the static DMA-BUF heap selftest" \
-	"${cross}gcc" -static -O3 -Wall -I"$dir/hdr/include" -o "$dir/dmabuf-heap" "$selftest_src"
+	"${cross}gcc" -static -O3 -Wall -I"$dir/hdr/include" -I"$src/tools/testing/selftests" \
+	-o "$dir/dmabuf-heap" "$selftest_src"
 
 release=$(kmake -s kernelrelease 2>/dev/null)
 cp "$src/arch/arm64/boot/Image" "$dir/Image"
@@ -169,6 +233,7 @@ IMAGE=$dir/Image
 HDR=$dir/hdr
 SELFTEST=$dir/dmabuf-heap
 KERNEL_RELEASE=$release
+KERNEL_VERSION=$version
 EXPORT_PATCH=$export_patch
 CACHE_KEY=$key
 BUILD_LOG=$buildlog
