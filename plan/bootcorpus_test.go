@@ -1,0 +1,236 @@
+package plan
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dtheap/dtheap/board"
+)
+
+// The placement corpus: layouts in testdata/bootcorpus/*.yaml, each booted on every reference
+// kernel by scripts/record-placement.sh, which keeps the kernel's own reserved-memory lines in
+// testdata/bootcorpus/<layout>.<version>.log. These tests hold the planner to those boots: the
+// predicted base of every pool must be the address the kernel logged.
+//
+// corpusVersions are the kernels whose logs the planner is held to.
+var corpusVersions = []string{"6.1"}
+
+// The kernel's own lines (see scripts/record-placement.sh):
+//   - 6.12 and later, every region set up (fdt_init_reserved_mem_node() in
+//     drivers/of/of_reserved_mem.c): "OF: reserved mem: 0x..0x.. (N KiB) nomap|map
+//     reusable|non-reusable NAME";
+//   - every version, a CMA or DMA pool: "Reserved memory: created CMA memory pool at 0x...,
+//     size N MiB" (rmem_cma_setup() in kernel/dma/contiguous.c) or "... created DMA memory
+//     pool at 0x..." (rmem_dma_setup() in kernel/dma/coherent.c), printed by the region's init
+//     function just before __reserved_mem_init_node() logs "OF: reserved mem: initialized node
+//     NAME, compatible id ...". 6.1 names a region only this way.
+var (
+	rmemLine    = regexp.MustCompile(`OF: reserved mem: 0x([0-9a-f]+)\.\.0x([0-9a-f]+) \((\d+) KiB\) (?:nomap|map) (?:reusable|non-reusable) (\S+)$`)
+	createdLine = regexp.MustCompile(`Reserved memory: created (?:CMA|DMA) memory pool at 0x([0-9a-f]+), size `)
+	initLine    = regexp.MustCompile(`OF: reserved mem: initialized node (\S+), compatible id `)
+)
+
+// kernelRegion is where a boot log says the kernel put a region.
+type kernelRegion struct {
+	base uint64
+	size uint64 // 0 when the log gives no exact size (6.1's pool lines round to MiB)
+	line int
+}
+
+// parseBootLog reads a recorded log into node name -> region. Two lines naming the same node
+// with different bases are an error: the log would contradict itself.
+func parseBootLog(path string) (map[string]kernelRegion, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	got := map[string]kernelRegion{}
+	add := func(name string, r kernelRegion) error {
+		if old, ok := got[name]; ok {
+			if old.base != r.base {
+				return fmt.Errorf("%s:%d: %s at 0x%x, but line %d says 0x%x", path, r.line, name, r.base, old.line, old.base)
+			}
+			if old.size != 0 {
+				return nil
+			}
+		}
+		got[name] = r
+		return nil
+	}
+	var pending *kernelRegion
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		if m := rmemLine.FindStringSubmatch(line); m != nil {
+			lo, _ := strconv.ParseUint(m[1], 16, 64)
+			hi, _ := strconv.ParseUint(m[2], 16, 64)
+			if err := add(m[4], kernelRegion{base: lo, size: hi - lo + 1, line: n}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if m := createdLine.FindStringSubmatch(line); m != nil {
+			base, _ := strconv.ParseUint(m[1], 16, 64)
+			pending = &kernelRegion{base: base, line: n}
+			continue
+		}
+		if m := initLine.FindStringSubmatch(line); m != nil && pending != nil {
+			if err := add(m[1], *pending); err != nil {
+				return nil, err
+			}
+			pending = nil
+		}
+	}
+	return got, sc.Err()
+}
+
+type corpusLayout struct {
+	name string // file name without .yaml
+	path string
+}
+
+func corpusLayouts(t *testing.T) []corpusLayout {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", "bootcorpus", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Issue 12 asks for at least 12 layouts; a lost directory must not pass as an empty corpus.
+	if len(paths) < 12 {
+		t.Fatalf("placement corpus has %d layouts, want at least 12", len(paths))
+	}
+	sort.Strings(paths)
+	var out []corpusLayout
+	for _, p := range paths {
+		out = append(out, corpusLayout{strings.TrimSuffix(filepath.Base(p), ".yaml"), p})
+	}
+	return out
+}
+
+// planFor loads a corpus layout and plans it for a kernel version, as `dtheap plan` does with
+// that version's .config (the layouts' other kernel facts, 4 KiB pages without hugetlb, are
+// those of the reference kernels).
+func planFor(t *testing.T, path, version string) *Plan {
+	t.Helper()
+	b, findings, err := board.Load(path, board.Options{})
+	if err != nil || b == nil {
+		t.Fatalf("%s: %v %v", path, err, findings)
+	}
+	b.Kernel.Version = version
+	return Build(b)
+}
+
+// comparePlan lists every difference between a plan and a boot log: each pool's predicted
+// base (and size, where the log says it exactly) against the logged one; a dynamic pool the
+// kernel did not log is a difference too (every corpus pool is a CMA or DMA pool, which every
+// version logs). It also returns how many dynamic pools it compared.
+func comparePlan(p *Plan, got map[string]kernelRegion, logPath string) (diffs []string, dynamic int) {
+	for _, r := range p.Regions {
+		if !r.Emit {
+			continue
+		}
+		k, ok := got[r.Node]
+		if !ok {
+			if !r.Fixed {
+				diffs = append(diffs, fmt.Sprintf("%s: dynamic pool %s: the kernel logged no address for it", logPath, r.Node))
+			}
+			continue
+		}
+		if !r.Fixed {
+			dynamic++
+		}
+		switch {
+		case !r.Placed:
+			diffs = append(diffs, fmt.Sprintf("%s:%d: pool %s: planner could not place it, kernel put it at 0x%x", logPath, k.line, r.Node, k.base))
+		case r.Base != k.base:
+			diffs = append(diffs, fmt.Sprintf("%s:%d: pool %s: planner 0x%x, kernel 0x%x", logPath, k.line, r.Node, r.Base, k.base))
+		case k.size != 0 && r.Size != k.size:
+			diffs = append(diffs, fmt.Sprintf("%s:%d: pool %s: planner size 0x%x, kernel 0x%x", logPath, k.line, r.Node, r.Size, k.size))
+		}
+	}
+	return diffs, dynamic
+}
+
+// TestBootCorpusPlacement: for every layout and every version in corpusVersions, plan.Build's
+// address for every pool equals the one the kernel logged on a real boot.
+func TestBootCorpusPlacement(t *testing.T) {
+	for _, l := range corpusLayouts(t) {
+		for _, v := range corpusVersions {
+			t.Run(l.name+"/"+v, func(t *testing.T) {
+				logPath := filepath.Join("testdata", "bootcorpus", l.name+"."+v+".log")
+				got, err := parseBootLog(logPath)
+				if err != nil {
+					t.Fatalf("%v (record it with scripts/record-placement.sh)", err)
+				}
+				diffs, dynamic := comparePlan(planFor(t, l.path, v), got, logPath)
+				for _, d := range diffs {
+					t.Error(d)
+				}
+				if dynamic == 0 {
+					t.Errorf("%s: no dynamic pool compared: the layout or the log lost them", logPath)
+				}
+			})
+		}
+	}
+}
+
+// TestBootCorpusParse checks the log reader on the lines of each version, both sides: a 6.1
+// pool line pairs with the next "initialized node", a 6.12 region line carries its own name,
+// and a log that contradicts itself is an error.
+func TestBootCorpusParse(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name, log string
+		want      map[string]kernelRegion
+		wantErr   bool
+	}{
+		{name: "6.1 pool lines", log: `# comment: OF: reserved mem: initialized node x, compatible id y
+[    0.000000] Reserved memory: created CMA memory pool at 0x000000007f000000, size 16 MiB
+[    0.000000] OF: reserved mem: initialized node a, compatible id shared-dma-pool
+[    0.000000] Reserved memory: created DMA memory pool at 0x000000007e000000, size 8 MiB
+[    0.000000] OF: reserved mem: initialized node b@7e000000, compatible id shared-dma-pool
+`, want: map[string]kernelRegion{"a": {base: 0x7f000000, line: 2}, "b@7e000000": {base: 0x7e000000, line: 4}}},
+		{name: "6.12 region lines win the size", log: `[    0.000000] Reserved memory: created CMA memory pool at 0x000000007e000000, size 32 MiB
+[    0.000000] OF: reserved mem: initialized node big, compatible id shared-dma-pool
+[    0.000000] OF: reserved mem: 0x000000007e000000..0x000000007fffffff (32768 KiB) map reusable big
+[    0.000000] OF: reserved mem: 0x000000007d000000..0x000000007d0fffff (1024 KiB) nomap non-reusable x
+`, want: map[string]kernelRegion{"big": {base: 0x7e000000, size: 32 << 20, line: 3}, "x": {base: 0x7d000000, size: 1 << 20, line: 4}}},
+		{name: "an init line without a pool line names nothing", log: `[    0.000000] OF: reserved mem: initialized node a, compatible id foo
+`, want: map[string]kernelRegion{}},
+		{name: "contradiction", wantErr: true, log: `[    0.000000] OF: reserved mem: 0x000000007e000000..0x000000007fffffff (32768 KiB) map reusable big
+[    0.000000] OF: reserved mem: 0x000000007c000000..0x000000007dffffff (32768 KiB) map reusable big
+`},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseBootLog(write(fmt.Sprintf("%d.log", i), tt.log))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if tt.wantErr {
+				return
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
