@@ -49,7 +49,7 @@ C
 aarch64-linux-gnu-gcc -static -Os -o "$work/init" "$work/init.c"
 
 # The lines of the kernel log that are about reserved memory and the memory it sits in.
-keep='OF: reserved mem|Reserved memory|memory pool|OVERLAP|cma: |CMA|Early memory node ranges|^\[ *[0-9.]+\]   node +[0-9]+: \[mem |NUMA'
+keep='OF: reserved mem|Reserved memory|memory pool|OVERLAP|cma: |CMA|Early memory node ranges|^(\[ *[0-9.]+\] )? +node +[0-9]+: \[mem |NUMA'
 bad='WARNING:|------------\[ cut here|Call trace:|BUG:|Oops|Kernel panic|Unable to handle'
 
 for v in $versions; do
