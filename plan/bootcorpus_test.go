@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/dtheap/dtheap/board"
+	"github.com/dtheap/dtheap/kmodel"
 )
 
 // The placement corpus: layouts in testdata/bootcorpus/*.yaml, each booted on every reference
@@ -232,5 +233,44 @@ func TestBootCorpusParse(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestBootCorpusTellsModelsApart: the recorded logs must be able to fail the planner. For
+// every recorded version, planning the same layouts with a kernel model whose placement order
+// differs (kmodel.Model.Placement: 6.1's heapsort permutation against 6.12's and 7.3's DT
+// order) must contradict the log of at least one layout; otherwise the corpus could not tell
+// a planner that replays the wrong kernel from the right one.
+func TestBootCorpusTellsModelsApart(t *testing.T) {
+	layouts := corpusLayouts(t)
+	for _, v := range corpusVersions {
+		mv, err := kmodel.For(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range kmodel.Proven {
+			w := p.String()
+			mw := kmodel.ForVersion(p)
+			if mw.Placement == mv.Placement {
+				continue
+			}
+			t.Run(v+"/as-"+w, func(t *testing.T) {
+				contradicted := 0
+				for _, l := range layouts {
+					logPath := filepath.Join("testdata", "bootcorpus", l.name+"."+v+".log")
+					got, err := parseBootLog(logPath)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if diffs, _ := comparePlan(planFor(t, l.path, w), got, logPath); len(diffs) > 0 {
+						contradicted++
+					}
+				}
+				if contradicted == 0 {
+					t.Errorf("no %s log contradicts the %s model (%s): the corpus cannot catch a planner using the wrong order", v, w, mw.Placement)
+				}
+				t.Logf("%d of %d layouts booted on %s contradict the %s model", contradicted, len(layouts), v, w)
+			})
+		}
 	}
 }
