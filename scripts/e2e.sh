@@ -10,7 +10,8 @@
 #   - every kernel: a devicetree from another board (the driver must refuse exactly the heaps
 #     that differ, the checker must fail);
 #   - a kernel that needs the export patch (6.1, 6.12): a module build against the same version
-#     built without it must be refused before compiling. The refusal reads Module.symvers, the
+#     without it (kernel/refkernel/noexport.sh: the cached patched tree, the patch reversed and
+#     rebuilt by make) must be refused before compiling. The refusal reads Module.symvers, the
 #     same check on both, so it runs once, on the first such kernel (6.1 by default);
 #   - a kernel that exports dma_heap_add itself (7.3): dtheap build must not ask for the patch,
 #     and the module must import the DMA_BUF_HEAP namespace instead.
@@ -199,7 +200,7 @@ for v in $versions; do
 			log "$v: the export-patch refusal was proven on $noexport_done (the same Module.symvers check)"
 		else
 			log "$v: build without the export patch (must be refused before compiling)"
-			eval "$(kernel/refkernel/build.sh --version "$v" --no-export-patch | sed 's/^/NOEXP_/')"
+			eval "$(kernel/refkernel/noexport.sh --version "$v" | sed 's/^/NOEXP_/')"
 			if $dtheap build "${kc[@]}" "$board" --kdir "$NOEXP_KDIR" -o "$work/module-noexport" 2>"$work/noexport.txt"; then
 				fail "dtheap build accepted a kernel without the dma_heap exports"
 			fi
