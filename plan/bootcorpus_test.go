@@ -21,7 +21,7 @@ import (
 // predicted base of every pool must be the address the kernel logged.
 //
 // corpusVersions are the kernels whose logs the planner is held to.
-var corpusVersions = []string{"6.1"}
+var corpusVersions = []string{"6.1", "6.12"}
 
 // The kernel's own lines (see scripts/record-placement.sh):
 //   - 6.12 and later, every region set up (fdt_init_reserved_mem_node() in
