@@ -41,7 +41,7 @@ qemu-system-aarch64 -M virt,dumpdtb="$root/virt.dtb" -cpu cortex-a57 -m 1024 -ni
 # in CONSOLE.
 boot() {
 	local status=0
-	timeout "${QEMU_TIMEOUT:-180}" qemu-system-aarch64 -M virt -cpu cortex-a57 -m 1024 -nographic -nic none \
+	timeout "${QEMU_TIMEOUT:-600}" qemu-system-aarch64 -M virt -cpu cortex-a57 -m 1024 -nographic -nic none \
 		-no-reboot -kernel "$IMAGE" -initrd "$work/initramfs.cpio.gz" -dtb "$1" \
 		-append "console=ttyAMA0 earlycon panic=-1 dtheap.selftest=/usr/bin/dmabuf-heap" >"$2.raw" 2>&1 || status=$?
 	tr -d '\r' <"$2.raw" >"$2"
