@@ -124,17 +124,20 @@ func kernelLog(root string) ([]string, error) {
 }
 
 // readKmsg reads the kernel's record buffer as dmesg does: /dev/kmsg opened non-blocking
-// gives one record per read ("6,123,456789,-;message") until EAGAIN.
+// gives one record per read ("6,123,456789,-;message") until EAGAIN. Raw syscalls, not
+// os.File: os.File parks a pollable non-blocking device on the runtime poller, so the read
+// after the last record waited for the next message forever (dtheap-check hung in the guest
+// after a failed check, seen on 6.1 and 6.12 boots under QEMU).
 func readKmsg(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer syscall.Close(fd)
 	var out bytes.Buffer
 	buf := make([]byte, 8192)
-	for out.Len() < 16<<20 {
-		n, err := f.Read(buf)
+	for i := 0; i < 1000000 && out.Len() < 16<<20; i++ {
+		n, err := syscall.Read(fd, buf)
 		if n > 0 {
 			rec := buf[:n]
 			if i := bytes.IndexByte(rec, ';'); i >= 0 {
@@ -147,10 +150,10 @@ func readKmsg(path string) ([]byte, error) {
 			out.Write(bytes.ReplaceAll(rec, []byte(`\x0a`), []byte("\n")))
 			out.WriteByte('\n')
 		}
-		if errors.Is(err, syscall.EPIPE) {
+		if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.EINTR) {
 			continue // records overwritten while reading: the next read goes on
 		}
-		if err != nil {
+		if err != nil || n <= 0 {
 			break // EAGAIN: the end of the buffer
 		}
 	}
