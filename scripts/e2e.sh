@@ -18,14 +18,13 @@
 #
 # Kernels are cached outside the tree (kernel/refkernel/build.sh, keyed by inputs), so a warm
 # run takes a few minutes. Work files go to $E2E_DIR/<version> (default out/e2e). E2E_VERSIONS
-# picks the kernels (default: the proven ones, "6.1"; "6.1 6.12 7.3" for all three). Ends with one
-# line per kernel:
+# picks the kernels (default "6.1 6.12 7.3"). Ends with one line per kernel:
 #   e2e 6.12: N heaps ok, M selftest cases ok, placement exact
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 root=${E2E_DIR:-$top/out/e2e}
-versions=${E2E_VERSIONS:-6.1}
+versions=${E2E_VERSIONS:-6.1 6.12 7.3}
 board=boards/qemu-virt-arm64.yaml
 other=e2e/qemu-virt-arm64-other.yaml
 rm -rf "$root" && mkdir -p "$root"
