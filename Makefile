@@ -23,15 +23,22 @@ unit:
 e2e: build
 	./scripts/e2e.sh
 
-test: deps build vet unit e2e e2e-install
+test: deps build vet unit e2e e2e-install e2e-carveouts
 
 # dtheap build --install against the kernel's own modules_install (needs the reference kernel e2e builds).
 e2e-install:
 	./scripts/e2e-install.sh
 
-# Carveouts of every mapping on a boot (issue 14): checker, selftest, zerotest, the no-map refusal.
+# Carveouts of every mapping on a boot (issue 14): checker, selftest, zerotest, the no-map refusal,
+# On every reference kernel (E2E_VERSIONS), each from its cached build.
+E2E_VERSIONS ?= 6.1 6.12 7.3
 e2e-carveouts: build
-	./scripts/e2e-carveouts.sh
+	set -e; for v in $(E2E_VERSIONS); do \
+		eval "$$(kernel/refkernel/build.sh --version $$v)"; \
+		KDIR=$$KDIR IMAGE=$$IMAGE HDR=$$HDR SELFTEST=$$SELFTEST KVERSION=$$v \
+			E2E_DIR=out/e2e-carveouts/$$v ./scripts/e2e-carveouts.sh; \
+		echo "e2e-carveouts $$v: PASS"; \
+	done
 
 # Boot any board that fits QEMU virt: make qemu BOARD=boards/qemu-virt-arm64.yaml
 qemu: build
