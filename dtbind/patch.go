@@ -3,7 +3,6 @@ package dtbind
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/dtheap/dtheap/internal/size"
@@ -314,28 +313,12 @@ func checkMemory(root *dt.Node, p *plan.Plan, ac, sc int) error {
 	for _, b := range p.Memory {
 		want = append(want, b.Range)
 	}
-	h, w := mergeRanges(have), mergeRanges(want)
+	h, w := plan.MergeRanges(have), plan.MergeRanges(want)
 	if !slices.Equal(h, w) {
 		return fmt.Errorf("base tree memory %s does not match board %s memory %s: the plan is only right for the board's RAM (QEMU rewrites /memory from -m: dump the base with the board's memory size)",
 			rangesString(h), p.Board, rangesString(w))
 	}
 	return nil
-}
-
-func mergeRanges(rs []plan.Range) []plan.Range {
-	rs = slices.Clone(rs)
-	sort.Slice(rs, func(i, j int) bool { return rs[i].Base < rs[j].Base })
-	var out []plan.Range
-	for _, r := range rs {
-		if n := len(out); n > 0 && r.Base <= out[n-1].End() {
-			if r.End() > out[n-1].End() {
-				out[n-1].Size = r.End() - out[n-1].Base
-			}
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
 }
 
 func rangesString(rs []plan.Range) string {

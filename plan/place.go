@@ -51,8 +51,8 @@ func (m *memblock) take(r Range) {
 // them, from the memory banks and every taken range.
 func (m *memblock) free() []Range {
 	var out []Range
-	taken := mergeRanges(m.taken)
-	for _, mem := range mergeRanges(m.memory) {
+	taken := MergeRanges(m.taken)
+	for _, mem := range MergeRanges(m.memory) {
 		cur := mem.Base
 		for _, t := range taken {
 			if t.End() <= cur || t.Base >= mem.End() {
@@ -110,8 +110,9 @@ func roundDown(v, align uint64) uint64 {
 	return v &^ (align - 1)
 }
 
-// mergeRanges sorts and coalesces ranges.
-func mergeRanges(rs []Range) []Range {
+// MergeRanges sorts and coalesces ranges, dropping empty ones, as memblock merges touching
+// and overlapping regions (memblock_merge_regions). The input is not modified.
+func MergeRanges(rs []Range) []Range {
 	var out []Range
 	for _, r := range sortedRanges(rs) {
 		if r.Size == 0 {

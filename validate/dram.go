@@ -1,8 +1,6 @@
 package validate
 
 import (
-	"sort"
-
 	"github.com/dtheap/dtheap/plan"
 )
 
@@ -18,22 +16,9 @@ const nameMax = 255
 func dramSpans(banks []plan.Bank) []plan.Range {
 	rs := make([]plan.Range, 0, len(banks))
 	for _, b := range banks {
-		if b.Size > 0 {
-			rs = append(rs, b.Range)
-		}
+		rs = append(rs, b.Range)
 	}
-	sort.Slice(rs, func(i, j int) bool { return rs[i].Base < rs[j].Base })
-	var out []plan.Range
-	for _, r := range rs {
-		if n := len(out); n > 0 && r.Base <= out[n-1].End() {
-			if r.End() > out[n-1].End() {
-				out[n-1].Size = r.End() - out[n-1].Base
-			}
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
+	return plan.MergeRanges(rs)
 }
 
 // touchesDRAM reports whether any part of r is memory. An alloc-ranges entry is only a window:
