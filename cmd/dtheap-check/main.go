@@ -226,6 +226,19 @@ func inRoot(root, p, flag string) (string, error) {
 	if rel := filepath.Clean(strings.TrimPrefix(p, "/")); rel == ".." || strings.HasPrefix(rel, "../") {
 		return "", fmt.Errorf("%s %s escapes --root %s: give a path inside it", flag, escape.Line(p), escape.Line(root))
 	}
+	// A symbolic link inside the root may still point out of it (an absolute link is taken
+	// from the host's /, not the root's). os.Root resolves links the way the path would be
+	// read and refuses any that leave the root; a missing file is left to the reader to report.
+	if r, err := os.OpenRoot(root); err == nil {
+		defer r.Close()
+		rel := strings.TrimPrefix(clean, "/")
+		if rel == "" {
+			rel = "."
+		}
+		if _, err := r.Stat(rel); err != nil && strings.Contains(err.Error(), "escapes from parent") {
+			return "", fmt.Errorf("%s %s escapes --root %s through a symbolic link: give a path inside it", flag, escape.Line(p), escape.Line(root))
+		}
+	}
 	return filepath.Join(root, clean), nil
 }
 

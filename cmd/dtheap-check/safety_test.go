@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +36,25 @@ func TestManifestConfinedToRoot(t *testing.T) {
 		}
 		if !strings.Contains(out.String(), "FAIL manifest: --") || !strings.Contains(out.String(), "escapes --root") {
 			t.Errorf("%v:\n%s", args, out.String())
+		}
+	}
+	// A symbolic link inside the root that points out of it, relative or absolute, is refused.
+	os.MkdirAll(filepath.Join(root, "etc/dtheap"), 0o755)
+	for i, target := range []string{filepath.Join(outside, "manifest.json"), "../../" + rel} {
+		link := filepath.Join(root, "etc/dtheap", fmt.Sprintf("link%d.json", i))
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := inRoot(root, fmt.Sprintf("/etc/dtheap/link%d.json", i), "--manifest"); err == nil || !strings.Contains(err.Error(), "through a symbolic link") {
+			t.Errorf("link to %s: inRoot error = %v, want an escape through a symbolic link", target, err)
+		}
+	}
+	// A link that stays inside the root is followed, and a missing file is left to the reader.
+	os.WriteFile(filepath.Join(root, "etc/dtheap/real.json"), []byte("{}"), 0o644)
+	os.Symlink("real.json", filepath.Join(root, "etc/dtheap/inside.json"))
+	for _, p := range []string{"/etc/dtheap/inside.json", "/etc/dtheap/missing.json"} {
+		if _, err := inRoot(root, p, "--manifest"); err != nil {
+			t.Errorf("inRoot(%s) = %v, want no error", p, err)
 		}
 	}
 	// Inside the root, .. that stays inside is fine (and reads the root's file).
