@@ -34,7 +34,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"github.com/dtheap/dtheap/internal/kmsg"
 )
 
 // Verdict is what happened to a region or heap.
@@ -123,39 +124,18 @@ func kernelLog(root string) ([]string, error) {
 	return lines, sc.Err()
 }
 
-// readKmsg reads the kernel's record buffer as dmesg does: /dev/kmsg opened non-blocking
-// gives one record per read ("6,123,456789,-;message") until EAGAIN. Raw syscalls, not
-// os.File: os.File parks a pollable non-blocking device on the runtime poller, so the read
-// after the last record waited for the next message forever (dtheap-check hung in the guest
-// after a failed check, seen on 6.1 and 6.12 boots under QEMU).
+// readKmsg reads the kernel's record buffer as dmesg does, one message per line, with the
+// newlines a message holds itself restored: /dev/kmsg escapes them (OVERLAP DETECTED! is two
+// lines).
 func readKmsg(path string) ([]byte, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	lines, err := kmsg.Read(path, 16<<20, 1000000)
 	if err != nil {
 		return nil, err
 	}
-	defer syscall.Close(fd)
 	var out bytes.Buffer
-	buf := make([]byte, 8192)
-	for i := 0; i < 1000000 && out.Len() < 16<<20; i++ {
-		n, err := syscall.Read(fd, buf)
-		if n > 0 {
-			rec := buf[:n]
-			if i := bytes.IndexByte(rec, ';'); i >= 0 {
-				rec = rec[i+1:]
-			}
-			if j := bytes.IndexByte(rec, '\n'); j >= 0 {
-				rec = rec[:j] // continuation lines (" KEY=value") are metadata
-			}
-			// /dev/kmsg escapes a message's own newlines (OVERLAP DETECTED! is two lines).
-			out.Write(bytes.ReplaceAll(rec, []byte(`\x0a`), []byte("\n")))
-			out.WriteByte('\n')
-		}
-		if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.EINTR) {
-			continue // records overwritten while reading: the next read goes on
-		}
-		if err != nil || n <= 0 {
-			break // EAGAIN: the end of the buffer
-		}
+	for _, l := range lines {
+		out.WriteString(strings.ReplaceAll(l, `\x0a`, "\n"))
+		out.WriteByte('\n')
 	}
 	return out.Bytes(), nil
 }

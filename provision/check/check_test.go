@@ -630,14 +630,6 @@ func TestHumanSize(t *testing.T) {
 	}
 }
 
-func TestParseKmsg(t *testing.T) {
-	in := "6,339,5140900,-;dtheap: heap a: refused: x\n SUBSYSTEM=platform\nplain dmesg line\n"
-	got := parseKmsg(in)
-	if len(got) != 2 || got[0] != "dtheap: heap a: refused: x" || got[1] != "plain dmesg line" {
-		t.Errorf("parseKmsg = %q", got)
-	}
-}
-
 func TestModuleName(t *testing.T) {
 	if got := moduleName("dtheap-heaps.ko"); got != "dtheap_heaps" {
 		t.Errorf("moduleName = %q", got)
