@@ -16,19 +16,6 @@ import (
 	"github.com/dtheap/dtheap/pipeline"
 )
 
-// stubHeader stands in for dtheap.h and the kernel headers: the generated table is checked for
-// injection only, so plain C types with the same shape are enough.
-const stubHeader = `#include <stdbool.h>
-typedef unsigned long long u64;
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-enum dtheap_kind { DTHEAP_KIND_CMA, DTHEAP_KIND_CARVEOUT, DTHEAP_KIND_UNMAPPED };
-enum dtheap_mapping { DTHEAP_MAP_CACHED, DTHEAP_MAP_WRITECOMBINE, DTHEAP_MAP_NONE };
-struct dtheap_heap_desc { const char *name; const char *region; enum dtheap_kind kind;
-	enum dtheap_mapping mapping; u64 base; u64 size; bool fixed; };
-struct dtheap_board { const char *name; const struct dtheap_heap_desc *heaps; unsigned int nr_heaps; };
-extern const struct dtheap_board dtheap_board;
-`
-
 // dumpMain prints every string of the table in hex, one per line, so the test sees the bytes
 // gcc put in the object.
 const dumpMain = `#include <stdio.h>
@@ -76,7 +63,7 @@ func compileBoardC(t *testing.T, src []byte) []string {
 		t.Fatal("gcc is not installed (apt-get install gcc): the injection check needs it")
 	}
 	dir := t.TempDir()
-	for name, data := range map[string]string{"dtheap.h": stubHeader, "dtheap_board.c": string(src), "main.c": dumpMain} {
+	for name, data := range map[string]string{"dtheap.h": hostile.KernelStubHeader, "dtheap_board.c": string(src), "main.c": dumpMain} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -1,10 +1,7 @@
 package mapview
 
 import (
-	"bytes"
-	"encoding/xml"
 	"fmt"
-	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -12,80 +9,34 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/net/html"
-
 	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/hostile"
 	"github.com/dtheap/dtheap/pipeline"
 	"github.com/dtheap/dtheap/plan"
 )
 
-// markupShape is every element name and element:attribute pair of a document, and how many
-// comments it has.
-type markupShape struct {
-	names    map[string]bool
-	comments int
-	texts    []string
+// svgShape and htmlShape parse a generated document, failing the test if it does not parse.
+func svgShape(t *testing.T, doc []byte) hostile.Markup {
+	t.Helper()
+	m, err := hostile.SVGMarkup(doc)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, doc)
+	}
+	return m
 }
 
-func svgShape(t *testing.T, doc []byte) markupShape {
+func htmlShape(t *testing.T, doc []byte) hostile.Markup {
 	t.Helper()
-	s := markupShape{names: map[string]bool{}}
-	d := xml.NewDecoder(bytes.NewReader(doc))
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("SVG does not parse as XML: %v\n%s", err, doc)
-		}
-		switch x := tok.(type) {
-		case xml.StartElement:
-			s.names[x.Name.Local] = true
-			for _, a := range x.Attr {
-				s.names[x.Name.Local+":"+a.Name.Local] = true
-			}
-		case xml.Comment:
-			s.comments++
-		case xml.CharData:
-			s.texts = append(s.texts, string(x))
-		}
+	m, err := hostile.HTMLMarkup(doc)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return s
-}
-
-func htmlShape(t *testing.T, doc []byte) markupShape {
-	t.Helper()
-	s := markupShape{names: map[string]bool{}}
-	z := html.NewTokenizer(bytes.NewReader(doc))
-	for {
-		tt := z.Next()
-		if tt == html.ErrorToken {
-			if z.Err() != io.EOF {
-				t.Fatal(z.Err())
-			}
-			break
-		}
-		tok := z.Token()
-		switch tt {
-		case html.StartTagToken, html.SelfClosingTagToken:
-			s.names[tok.Data] = true
-			for _, a := range tok.Attr {
-				s.names[tok.Data+":"+a.Key] = true
-			}
-		case html.CommentToken:
-			s.comments++
-		case html.TextToken:
-			s.texts = append(s.texts, tok.Data)
-		}
-	}
-	return s
+	return m
 }
 
 // allowedShape is what the reference boards' maps use: a hostile map may use no other element
 // or attribute.
-func allowedShape(t *testing.T) (svg, page markupShape) {
+func allowedShape(t *testing.T) (svg, page map[string]bool) {
 	t.Helper()
 	var plans []*plan.Plan
 	for _, b := range referenceBoards(t) {
@@ -93,22 +44,34 @@ func allowedShape(t *testing.T) (svg, page markupShape) {
 	}
 	// The same layout as the hostile boards, with plain names.
 	plain := hostileMapBoard(t, "plain.yaml", "plain", "plain", []string{"h0", "h1"})
-	svg, page = markupShape{names: map[string]bool{}}, markupShape{names: map[string]bool{}}
+	svg, page = map[string]bool{}, map[string]bool{}
 	for _, p := range append(plans, plain) {
-		for n := range svgShape(t, SVG([]*plan.Plan{p})).names {
-			svg.names[n] = true
+		for _, n := range names(svgShape(t, SVG([]*plan.Plan{p}))) {
+			svg[n] = true
 		}
-		for n := range htmlShape(t, HTML([]*plan.Plan{p})).names {
-			page.names[n] = true
+		for _, n := range names(htmlShape(t, HTML([]*plan.Plan{p}))) {
+			page[n] = true
 		}
 	}
 	return svg, page
 }
 
-func extra(got, allowed markupShape) []string {
+// names are a document's element names and element:attribute pairs.
+func names(m hostile.Markup) []string {
 	var out []string
-	for n := range got.names {
-		if !allowed.names[n] {
+	for n := range m.Elements {
+		out = append(out, n)
+	}
+	for n := range m.Attributes {
+		out = append(out, n)
+	}
+	return out
+}
+
+func extra(got hostile.Markup, allowed map[string]bool) []string {
+	var out []string
+	for _, n := range names(got) {
+		if !allowed[n] {
 			out = append(out, n)
 		}
 	}
@@ -139,21 +102,21 @@ func hostileMapBoard(t *testing.T, file, boardName, desc string, heaps []string)
 	return res.Plan
 }
 
-func checkHostileMap(t *testing.T, allowedSVG, allowedHTML markupShape, p *plan.Plan) {
+func checkHostileMap(t *testing.T, allowedSVG, allowedHTML map[string]bool, p *plan.Plan) {
 	t.Helper()
 	svg := SVG([]*plan.Plan{p})
 	s := svgShape(t, svg)
-	if x := extra(s, allowedSVG); len(x) > 0 || s.comments != 1 {
-		t.Fatalf("board %q: the SVG has elements/attributes %v that were not generated, %d comments\n%s", p.Board, x, s.comments, svg)
+	if x := extra(s, allowedSVG); len(x) > 0 || s.Comments != 1 {
+		t.Fatalf("board %q: the SVG has elements/attributes %v that were not generated, %d comments\n%s", p.Board, x, s.Comments, svg)
 	}
 	page := HTML([]*plan.Plan{p})
 	h := htmlShape(t, page)
-	if x := extra(h, allowedHTML); len(x) > 0 || h.comments != 1 {
-		t.Fatalf("board %q: the HTML has elements/attributes %v that were not generated, %d comments\n%s", p.Board, x, h.comments, page)
+	if x := extra(h, allowedHTML); len(x) > 0 || h.Comments != 1 {
+		t.Fatalf("board %q: the HTML has elements/attributes %v that were not generated, %d comments\n%s", p.Board, x, h.Comments, page)
 	}
 	// The board's name is still shown as text (escaped, not dropped).
 	want := escape.Line(p.Board)
-	if !strings.Contains(strings.Join(h.texts, ""), strings.ToValidUTF8(want, "\ufffd")) && utf8Printable(p.Board) {
+	if !strings.Contains(strings.Join(h.Texts, ""), strings.ToValidUTF8(want, "\ufffd")) && utf8Printable(p.Board) {
 		t.Fatalf("board name %q is not in the page's text", p.Board)
 	}
 }
