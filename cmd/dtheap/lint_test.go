@@ -19,12 +19,7 @@ func TestLintAndImportCommands(t *testing.T) {
 };
 `), 0o644)
 	nomap := filepath.Join(rules, "nomap-reusable.dts")
-	tests := []struct {
-		name string
-		args []string
-		code int
-		want string
-	}{
+	tests := []cliCase{
 		{"clean tree", []string{"lint", clean}, 0, "1 tree(s): 0 error(s), 0 warning(s)"},
 		{"defect", []string{"lint", nomap}, 1, "nomap-reusable.dts:23:4: error[nomap-reusable]: /reserved-memory/dsp@50000000:"},
 		{"defect json", []string{"lint", "--format", "json", nomap}, 1, `"node": "/reserved-memory/dsp@50000000"`},
@@ -40,17 +35,7 @@ func TestLintAndImportCommands(t *testing.T) {
 		{"import unknown dram", []string{"import", filepath.Join("..", "..", "lint", "testdata", "src", "soc.dtsi"), "-I", filepath.Join("..", "..", "lint", "testdata", "include")}, 0, "memory: unknown"},
 		{"import --memory", []string{"import", "--memory", "0x40000000:2GiB", filepath.Join("..", "..", "lint", "testdata", "src", "soc.dtsi"), "-I", filepath.Join("..", "..", "lint", "testdata", "include")}, 0, "{name: dram, base: 0x40000000, size: 2GiB}"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := runCapture(t, tt.args...)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errs)
-			}
-			if !strings.Contains(out+errs, tt.want) {
-				t.Errorf("output lacks %q:\nstdout: %s\nstderr: %s", tt.want, out, errs)
-			}
-		})
-	}
+	runCases(t, tests)
 }
 
 // TestImportedUnknownDRAMValidates: a board imported from a tree that leaves the DRAM to the

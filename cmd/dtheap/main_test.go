@@ -42,16 +42,35 @@ func resetFlags(c *cobra.Command) {
 	}
 }
 
+// cliCase is one dtheap command line and what it must give: the exit status and a substring
+// of stdout+stderr.
+type cliCase struct {
+	name string
+	args []string
+	code int
+	want string
+}
+
+func runCases(t *testing.T, tests []cliCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := runCapture(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errs)
+			}
+			if !strings.Contains(out+errs, tt.want) {
+				t.Errorf("output lacks %q:\nstdout: %s\nstderr: %s", tt.want, out, errs)
+			}
+		})
+	}
+}
+
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("board: x\narch: arm64\nmemory: [{name: d, base: 0x40000000, size: 1GiB}]\npools:\n  - {name: a, kind: carveout, base: 0x40000000, size: 16MiB}\n  - {name: b, kind: carveout, base: 0x40800000, size: 16MiB}\n"), 0o644)
-	tests := []struct {
-		name string
-		args []string
-		code int
-		want string // substring of stdout+stderr
-	}{
+	tests := []cliCase{
 		{"valid board", []string{"validate", "../../boards/qemu-virt-arm64.yaml"}, 0, "0 error(s)"},
 		{"overlap", []string{"validate", bad}, 1, "bad.yaml:6:37: error[overlap]"},
 		{"overlap as json", []string{"validate", "--format", "json", bad}, 1, `"rule": "overlap"`},
@@ -64,15 +83,5 @@ func TestExitCodes(t *testing.T) {
 		{"emitter refuses a bad board", []string{"manifest", bad}, 1, "nothing written"},
 		{"list rules", []string{"validate", "--list-rules"}, 0, "cma-alignment"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := runCapture(t, tt.args...)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errs)
-			}
-			if !strings.Contains(out+errs, tt.want) {
-				t.Errorf("output lacks %q:\nstdout: %s\nstderr: %s", tt.want, out, errs)
-			}
-		})
-	}
+	runCases(t, tests)
 }
