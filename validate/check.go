@@ -33,13 +33,17 @@ type checker struct {
 	// so that per-region rules stay linear on boards with thousands of regions.
 	byName      map[string]*plan.Region
 	poolDefault map[string]bool // pool name -> its default: setting
+	// dram is the banks as memblock holds them (dramSpans), worked out once for every
+	// region's containment check.
+	dram []plan.Range
 }
 
 // Check runs every rule over a planned board and returns the findings, sorted, with silenced
 // and disabled rules removed. It also stores them in p.Findings.
 func Check(b *board.Board, p *plan.Plan, opts Options) diag.List {
 	c := &checker{b: b, p: p, fields: map[string]func(string) diag.Pos{}, silent: map[string]map[string]bool{},
-		byName: make(map[string]*plan.Region, len(p.Regions)), poolDefault: make(map[string]bool, len(b.Pools))}
+		byName: make(map[string]*plan.Region, len(p.Regions)), poolDefault: make(map[string]bool, len(b.Pools)),
+		dram: dramSpans(p.Memory)}
 	for _, r := range p.Regions {
 		if _, dup := c.byName[r.Name]; !dup {
 			c.byName[r.Name] = r
@@ -178,7 +182,7 @@ func (c *checker) names() {
 // adjacent and overlapping ranges of memblock.memory (mm/memblock.c memblock_merge_regions), so a
 // region across the boundary of two touching banks is inside RAM.
 func (c *checker) inDRAM(r plan.Range) bool {
-	for _, m := range dramSpans(c.p.Memory) {
+	for _, m := range c.dram {
 		if m.Contains(r) {
 			return true
 		}

@@ -27,7 +27,7 @@ func dramSpans(banks []plan.Bank) []plan.Range {
 // clamped to the window), so a window running past the end of DRAM still holds whatever part
 // of it is DRAM. Whether the pool fits there is the unplaceable rule's question.
 func (c *checker) touchesDRAM(r plan.Range) bool {
-	for _, m := range dramSpans(c.p.Memory) {
+	for _, m := range c.dram {
 		if r.Overlaps(m) {
 			return true
 		}
