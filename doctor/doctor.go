@@ -36,6 +36,7 @@ import (
 	"strings"
 
 	"github.com/dtheap/dtheap/internal/kmsg"
+	"github.com/dtheap/dtheap/kmodel"
 )
 
 // Verdict is what happened to a region or heap.
@@ -248,6 +249,12 @@ func (r *Report) heaps(root string, b *tree) {
 		r.Notes = append(r.Notes, "no /dev/dma_heap: "+err.Error())
 	}
 	cmaAreas := map[string]bool{}
+	// The kernel's names for the default area's heap, from kmodel; "linux,cma" is the
+	// default area's usual node name, for systems without CMA sysfs or debugfs to list areas.
+	kernelDefault := map[string]bool{}
+	for _, n := range kmodel.DefaultHeapNames() {
+		kernelDefault[n] = true
+	}
 	for _, d := range []string{filepath.Join(root, "sys", "kernel", "mm", "cma"), filepath.Join(root, "sys", "kernel", "debug", "cma")} {
 		if es, err := os.ReadDir(d); err == nil {
 			for _, e := range es {
@@ -270,7 +277,7 @@ func (r *Report) heaps(root string, b *tree) {
 			h.Provider = "system"
 		case dtheap[name]:
 			h.Provider = "dtheap"
-		case cmaAreas[name] || name == "reserved" || name == "linux,cma" || name == "default_cma_region":
+		case cmaAreas[name] || kernelDefault[name] || name == "linux,cma":
 			h.Provider = "cma"
 		}
 		if cmaAreas[name] {

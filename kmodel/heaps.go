@@ -1,5 +1,7 @@
 package kmodel
 
+import "sort"
+
 // CMAArea is one CMA area the kernel sets up.
 type CMAArea struct {
 	// Node is the reserved-memory node's full name (fdt_get_name(), "video@60000000" or
@@ -68,3 +70,20 @@ func (m *Model) NeedsExportPatch() bool { return !m.ExportsHeapAPI }
 
 // HeapSymbols are the DMA-BUF heap core functions a heap module calls.
 var HeapSymbols = []string{"dma_heap_add", "dma_heap_get_drvdata", "dma_heap_get_name"}
+
+// DefaultHeapNames are the names a modelled kernel may give the default CMA area's heap other
+// than the area's own node name: the cma= area's name (CmdlineCMAName) and each model's fixed
+// DefaultHeapName. The doctor uses them to tell the kernel's CMA heaps from others on a system
+// whose version it does not know.
+func DefaultHeapNames() []string {
+	seen := map[string]bool{CmdlineCMAName: true}
+	out := []string{CmdlineCMAName}
+	for _, m := range models {
+		if n := m.DefaultHeapName; n != "" && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -255,3 +255,12 @@ func TestCmdlineCMA(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultHeapNames: the cma= area's name (dma_contiguous_reserve_area() "reserved") and
+// 7.3's DEFAULT_CMA_NAME, each once.
+func TestDefaultHeapNames(t *testing.T) {
+	got := strings.Join(DefaultHeapNames(), ",")
+	if got != "default_cma_region,reserved" {
+		t.Errorf("DefaultHeapNames = %s", got)
+	}
+}
