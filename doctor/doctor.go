@@ -34,6 +34,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/dtheap/dtheap/internal/kmsg"
 	"github.com/dtheap/dtheap/kmodel"
@@ -141,18 +142,25 @@ func readKmsg(path string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// The log patterns are compiled on first use, not at package init: the boot checker links
+// the doctor but runs it only after a failed check, and a package-level regexp would be
+// compiled on every boot (about 20 ms for these under TCG).
 var (
-	setup612   = regexp.MustCompile(`OF: reserved mem: (0x[0-9a-f]+)\.\.(0x[0-9a-f]+) \((\d+) KiB\) (nomap|map) (reusable|non-reusable) (\S+)$`)
-	initNode   = regexp.MustCompile(`OF: reserved mem: initialized node (\S+), compatible id (\S+)`)
-	allocFail  = regexp.MustCompile(`failed to allocate memory for node '([^']+)'`)
-	resvFail   = regexp.MustCompile(`failed to reserve memory for node '([^']+)'`)
-	matchFail  = regexp.MustCompile(`OF: reserved mem: node (\S+) compatible matching fail`)
-	bypass     = regexp.MustCompile(`Reserved memory: bypass (\S+) node, using cmdline CMA params instead`)
-	skipDef    = regexp.MustCompile(`Skipping dt linux,cma-default node in favor for "cma=" kernel param`)
-	overlapped = regexp.MustCompile(`^(?:\[[^\]]*\]\s*)?(\S+) \((0x[0-9a-f]+)--(0x[0-9a-f]+)\) overlaps with (\S+) \(`)
-	badProp    = regexp.MustCompile(`invalid (size|alignment|alloc-ranges|reg) property in '([^']+)'`)
-	unsupp     = regexp.MustCompile(`Reserved memory: unsupported node format, ignoring`)
+	setup612   = lazyRegexp(`OF: reserved mem: (0x[0-9a-f]+)\.\.(0x[0-9a-f]+) \((\d+) KiB\) (nomap|map) (reusable|non-reusable) (\S+)$`)
+	initNode   = lazyRegexp(`OF: reserved mem: initialized node (\S+), compatible id (\S+)`)
+	allocFail  = lazyRegexp(`failed to allocate memory for node '([^']+)'`)
+	resvFail   = lazyRegexp(`failed to reserve memory for node '([^']+)'`)
+	matchFail  = lazyRegexp(`OF: reserved mem: node (\S+) compatible matching fail`)
+	bypass     = lazyRegexp(`Reserved memory: bypass (\S+) node, using cmdline CMA params instead`)
+	skipDef    = lazyRegexp(`Skipping dt linux,cma-default node in favor for "cma=" kernel param`)
+	overlapped = lazyRegexp(`^(?:\[[^\]]*\]\s*)?(\S+) \((0x[0-9a-f]+)--(0x[0-9a-f]+)\) overlaps with (\S+) \(`)
+	badProp    = lazyRegexp(`invalid (size|alignment|alloc-ranges|reg) property in '([^']+)'`)
+	unsupp     = lazyRegexp(`Reserved memory: unsupported node format, ignoring`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 func (r *Report) regions(b *tree, log []string) {
 	type state struct {
@@ -191,15 +199,15 @@ func (r *Report) regions(b *tree, log []string) {
 	var lastCMA string // 6.1: "created CMA memory pool at" comes just before "initialized node"
 	for i, line := range log {
 		switch {
-		case unsupp.MatchString(line):
+		case unsupp().MatchString(line):
 			for _, n := range order {
 				set(n, Ignored, "the kernel ignored every /reserved-memory region (cell counts or ranges)", line)
 			}
-		case setup612.MatchString(line):
-			m := setup612.FindStringSubmatch(line)
+		case setup612().MatchString(line):
+			m := setup612().FindStringSubmatch(line)
 			set(m[6], Placed, fmt.Sprintf("at %s..%s, %s KiB, %s %s", m[1], m[2], m[3], m[4], m[5]), line)
-		case initNode.MatchString(line):
-			m := initNode.FindStringSubmatch(line)
+		case initNode().MatchString(line):
+			m := initNode().FindStringSubmatch(line)
 			detail := "initialized, compatible " + m[2]
 			if lastCMA != "" {
 				detail += "; " + lastCMA
@@ -208,29 +216,29 @@ func (r *Report) regions(b *tree, log []string) {
 			lastCMA = ""
 		case strings.Contains(line, "Reserved memory: created CMA memory pool at"):
 			lastCMA = line[strings.Index(line, "created"):]
-		case allocFail.MatchString(line):
-			set(allocFail.FindStringSubmatch(line)[1], Failed, "the kernel found no room for it: the region is missing", line)
-		case resvFail.MatchString(line):
-			set(resvFail.FindStringSubmatch(line)[1], Failed, "the kernel could not reserve it (over the kernel, the initrd or another reservation)", line)
-		case matchFail.MatchString(line):
-			set(matchFail.FindStringSubmatch(line)[1], Refused, "no driver took it (e.g. no-map with reusable): no pool", line)
-		case bypass.MatchString(line):
-			set(bypass.FindStringSubmatch(line)[1], Bypassed, "cma= on the command line replaced this default CMA node", line)
-		case skipDef.MatchString(line):
+		case allocFail().MatchString(line):
+			set(allocFail().FindStringSubmatch(line)[1], Failed, "the kernel found no room for it: the region is missing", line)
+		case resvFail().MatchString(line):
+			set(resvFail().FindStringSubmatch(line)[1], Failed, "the kernel could not reserve it (over the kernel, the initrd or another reservation)", line)
+		case matchFail().MatchString(line):
+			set(matchFail().FindStringSubmatch(line)[1], Refused, "no driver took it (e.g. no-map with reusable): no pool", line)
+		case bypass().MatchString(line):
+			set(bypass().FindStringSubmatch(line)[1], Bypassed, "cma= on the command line replaced this default CMA node", line)
+		case skipDef().MatchString(line):
 			for _, n := range b.nodes {
 				if n.isDefault {
 					set(n.name, Bypassed, "cma= on the command line replaced this default CMA node", line)
 				}
 			}
-		case badProp.MatchString(line):
-			m := badProp.FindStringSubmatch(line)
+		case badProp().MatchString(line):
+			m := badProp().FindStringSubmatch(line)
 			set(m[2], Ignored, "its "+m[1]+" property is malformed: the node was skipped", line)
 		case strings.Contains(line, "OVERLAP DETECTED!") && i+1 < len(log):
 			next := log[i+1]
 			if j := strings.Index(next, "] "); j >= 0 && strings.HasPrefix(strings.TrimSpace(next), "[") {
 				next = next[j+2:]
 			}
-			if m := overlapped.FindStringSubmatch(strings.TrimSpace(next)); m != nil {
+			if m := overlapped().FindStringSubmatch(strings.TrimSpace(next)); m != nil {
 				for _, n := range []string{m[1], m[4]} {
 					set(n, Overlap, "OVERLAP DETECTED: it shares memory with another region, both in use", line+" / "+strings.TrimSpace(log[i+1]))
 				}

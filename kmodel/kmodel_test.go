@@ -249,6 +249,16 @@ func TestCmdlineCMA(t *testing.T) {
 		"console=ttyAMA0":           false,
 		"hugetlb_cma=1G":            false,
 		"console=ttyAMA0 xcma=64M ": false,
+		"\tcma=1":                   true,
+		"x\ncma=1":                  true,
+		"x\fcma=1":                  true,
+		"x\rcma=1":                  true,
+		"x\vcma=1":                  false, // RE2's \s has no \v
+		"xcma=1 cma=2":              true,
+		"xcma=1 ycma=2":             false,
+		"cma":                       false,
+		"":                          false,
+		" cma=":                     true,
 	} {
 		if CmdlineCMA(s) != want {
 			t.Errorf("CmdlineCMA(%q) = %v", s, !want)

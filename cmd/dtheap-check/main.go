@@ -229,6 +229,10 @@ func inRoot(root, p, flag string) (string, error) {
 	// A symbolic link inside the root may still point out of it (an absolute link is taken
 	// from the host's /, not the root's). os.Root resolves links the way the path would be
 	// read and refuses any that leave the root; a missing file is left to the reader to report.
+	// Nothing can leave "/", the root at boot, so the boot does not pay for the walk.
+	if filepath.Clean(root) == "/" {
+		return filepath.Join(root, clean), nil
+	}
 	if r, err := os.OpenRoot(root); err == nil {
 		defer r.Close()
 		rel := strings.TrimPrefix(clean, "/")

@@ -61,6 +61,15 @@ func TestManifestConfinedToRoot(t *testing.T) {
 	if p, err := inRoot(root, "/etc/../etc/dtheap/manifest.json", "--manifest"); err != nil || p != filepath.Join(root, "etc/dtheap/manifest.json") {
 		t.Errorf("inRoot = %q, %v", p, err)
 	}
+	// The boot's root "/" skips the link walk (nothing leaves /) but still refuses "..".
+	for _, r := range []string{"/", "//", "/."} {
+		if p, err := inRoot(r, "etc/dtheap/manifest.json", "--manifest"); err != nil || p != "/etc/dtheap/manifest.json" {
+			t.Errorf("inRoot(%q) = %q, %v", r, p, err)
+		}
+		if _, err := inRoot(r, "../etc/shadow", "--manifest"); err == nil || !strings.Contains(err.Error(), "escapes --root") {
+			t.Errorf("inRoot(%q, ../etc/shadow) = %v, want an escape", r, err)
+		}
+	}
 }
 
 // TestManifestIsBounded: the checker's manifest is a regular file read through a limit (as PID

@@ -291,6 +291,13 @@ func TestRun(t *testing.T) {
 		{"no device for the module's alias", func(_ *testing.T, f *fixture) {
 			delete(f.files, "sys/bus/platform/devices/dma-heaps/modalias")
 		}, []want{{"module/dtheap_heaps.ko", Fail, "no platform device's modalias matches dtheap_heaps's aliases"}}},
+		// The first matching device in name order is named, whatever order the patterns and
+		// the files come in; a device without a readable modalias is passed over.
+		{"first matching device by name", func(_ *testing.T, f *fixture) {
+			f.files["sys/bus/platform/devices/zz-heaps/modalias"] = "of:Nzz-heapsT(null)Cdtheap,dma-heaps\n"
+			f.files["sys/bus/platform/devices/c-heaps/modalias"] = "of:Nc-heapsT(null)Cdtheap,dma-heapsCother\n"
+			f.files["sys/bus/platform/devices/b-heaps/uevent"] = "MODALIAS=of:Nb-heapsT(null)Cdtheap,dma-heaps\n"
+		}, []want{{"module/dtheap_heaps.ko", Pass, "by alias (device c-heaps modalias of:Nc-heapsT(null)Cdtheap,dma-heapsCother matches alias of:N*T*Cdtheap,dma-heapsC*)"}}},
 		{"no alias for the module", func(_ *testing.T, f *fixture) {
 			f.files["lib/modules/6.1.192/modules.alias"] = "alias of:N*T*Cother other\n"
 		}, []want{{"module/dtheap_heaps.ko", Fail, "dtheap_heaps has no alias in /lib/modules/6.1.192/modules.alias"}}},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -113,7 +112,7 @@ func (r *runner) dtheapPlacement(h *manifest.Heap) (Status, string) {
 }
 
 // driverLine is the driver's success message (DESIGN.md).
-var driverLine = regexp.MustCompile(`dtheap: heap (\S+): (\w+) on (\S+) base (0x[0-9a-fA-F]+) size (0x[0-9a-fA-F]+)`)
+var driverLine = lazyRegexp(`dtheap: heap (\S+): (\w+) on (\S+) base (0x[0-9a-fA-F]+) size (0x[0-9a-fA-F]+)`)
 
 // dtheapPlacementFromLog is the fallback when debugfs is not there (a kernel without
 // CONFIG_DEBUG_FS): the driver logs base and size when it registers a heap.
@@ -123,7 +122,7 @@ func (r *runner) dtheapPlacementFromLog(h *manifest.Heap) (Status, string, bool)
 		return "", "", false
 	}
 	for i := len(lines) - 1; i >= 0; i-- {
-		m := driverLine.FindStringSubmatch(lines[i])
+		m := driverLine().FindStringSubmatch(lines[i])
 		if m == nil || m[1] != h.Name {
 			continue
 		}
@@ -159,8 +158,8 @@ func placementVerdict(h *manifest.Heap, base, size uint64, src string, bad []str
 // cmaPoolLine matches 6.1's rmem_cma_setup message; the node name follows on the
 // "initialized node" line that __reserved_mem_init_node prints after it.
 var (
-	cmaPoolLine = regexp.MustCompile(`Reserved memory: created CMA memory pool at (0x[0-9a-fA-F]+), size (\d+) MiB`)
-	initNode    = regexp.MustCompile(`reserved mem: initialized node (\S+), compatible id shared-dma-pool`)
+	cmaPoolLine = lazyRegexp(`Reserved memory: created CMA memory pool at (0x[0-9a-fA-F]+), size (\d+) MiB`)
+	initNode    = lazyRegexp(`reserved mem: initialized node (\S+), compatible id shared-dma-pool`)
 )
 
 // kernelPlacement checks the heap 6.1 creates itself over the default CMA area: the area is
@@ -183,19 +182,19 @@ func (r *runner) kernelPlacement(h *manifest.Heap) (Status, string) {
 	var base, mib uint64
 	found := false
 	for _, l := range lines {
-		if m := cmaPoolLine.FindStringSubmatch(l); m != nil {
+		if m := cmaPoolLine().FindStringSubmatch(l); m != nil {
 			base, _ = strconv.ParseUint(m[1], 0, 64)
 			mib, _ = strconv.ParseUint(m[2], 10, 64)
 			found = true
 			continue
 		}
-		if m := initNode.FindStringSubmatch(l); m != nil && found && m[1] == node {
+		if m := initNode().FindStringSubmatch(l); m != nil && found && m[1] == node {
 			// The log rounds the size down to MiB; compare at that precision.
 			want := *h
 			want.Size = h.Size >> 20 << 20
 			return placementVerdict(&want, base, mib<<20, "boot log", nil)
 		}
-		if initNode.MatchString(l) {
+		if initNode().MatchString(l) {
 			found = false
 		}
 	}

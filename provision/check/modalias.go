@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -88,20 +87,29 @@ func stripCompression(file string) string {
 	return file
 }
 
-// deviceModaliases returns every platform device's modalias, sorted by device.
-func (r *runner) deviceModaliases() map[string]string {
-	out := map[string]string{}
-	ents, err := os.ReadDir(r.cfg.path(PlatformDevices))
+// firstDeviceMatching returns the first platform device, in name order, whose modalias matches
+// one of patterns, and the modalias and pattern that matched. Devices after it are not read:
+// each modalias is a sysfs file, and QEMU's virt board alone has about 40 devices.
+func (r *runner) firstDeviceMatching(patterns []string) (dev, alias, pattern string, ok bool) {
+	ents, err := os.ReadDir(r.cfg.path(PlatformDevices)) // sorted by name
 	if err != nil {
-		return out
+		return "", "", "", false
 	}
 	for _, e := range ents {
 		b, err := readSmall(r.cfg.path(path.Join(PlatformDevices, e.Name(), "modalias")))
-		if err == nil {
-			out[e.Name()] = strings.TrimSpace(b)
+		if err != nil {
+			continue
+		}
+		a := strings.TrimSpace(b)
+		for _, pat := range patterns {
+			// kmod matches with fnmatch(3) without flags; path.Match differs only for '/',
+			// which a modalias never holds.
+			if ok, _ := path.Match(pat, a); ok {
+				return e.Name(), a, pat, true
+			}
 		}
 	}
-	return out
+	return "", "", "", false
 }
 
 // lookup finds the module for name as modprobe would for the devices present: the first
@@ -121,24 +129,12 @@ func (r *runner) lookup(idx *modIndex, name string) ([]string, string, error) {
 	if len(mine) == 0 {
 		return nil, "", fmt.Errorf("%s has no alias in %s/modules.alias: nothing would load it", name, idx.dir)
 	}
-	devs := r.deviceModaliases()
-	names := make([]string, 0, len(devs))
-	for d := range devs {
-		names = append(names, d)
-	}
-	sort.Strings(names)
-	for _, d := range names {
-		for _, pat := range mine {
-			// kmod matches with fnmatch(3) without flags; path.Match differs only for '/',
-			// which a modalias never holds.
-			if ok, _ := path.Match(pat, devs[d]); ok {
-				load := make([]string, 0, len(files))
-				for i := len(files) - 1; i >= 0; i-- { // dependencies first, as modprobe
-					load = append(load, path.Join(idx.dir, files[i]))
-				}
-				return load, fmt.Sprintf("device %s modalias %s matches alias %s", d, devs[d], pat), nil
-			}
+	if d, alias, pat, ok := r.firstDeviceMatching(mine); ok {
+		load := make([]string, 0, len(files))
+		for i := len(files) - 1; i >= 0; i-- { // dependencies first, as modprobe
+			load = append(load, path.Join(idx.dir, files[i]))
 		}
+		return load, fmt.Sprintf("device %s modalias %s matches alias %s", d, alias, pat), nil
 	}
 	return nil, "", fmt.Errorf("no platform device's modalias matches %s's aliases (%s): the devicetree has no enabled node with its compatible", name, strings.Join(mine, " "))
 }

@@ -4,20 +4,21 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 var (
-	selftestOK   = regexp.MustCompile(`(?m)\bOK\s*$`)
-	selftestFail = regexp.MustCompile(`\bFAIL \(`)
+	selftestOK   = lazyRegexp(`(?m)\bOK\s*$`)
+	selftestFail = lazyRegexp(`\bFAIL \(`)
 
 	// TAP, as kselftest.h prints it (6.12 and 7.3 dmabuf-heap.c use it): ksft_test_result_pass
 	// "ok N name", ksft_test_result_fail "not ok N name", ksft_test_result_skip "ok N # SKIP
 	// why", ksft_print_cnts "# Totals: pass:P fail:F xfail:X xpass:Y skip:S error:E",
 	// ksft_exit_fail_msg "Bail out! why".
-	tapHeader = regexp.MustCompile(`(?m)^(TAP version \d+|1\.\.\d+)\s*$`)
-	tapResult = regexp.MustCompile(`(?m)^(not )?ok \d+\b(.*)$`)
-	tapTotals = regexp.MustCompile(`(?m)^# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) skip:(\d+) error:(\d+)`)
-	tapBail   = regexp.MustCompile(`(?m)^Bail out!`)
+	tapHeader = lazyRegexp(`(?m)^(TAP version \d+|1\.\.\d+)\s*$`)
+	tapResult = lazyRegexp(`(?m)^(not )?ok \d+\b(.*)$`)
+	tapTotals = lazyRegexp(`(?m)^# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) skip:(\d+) error:(\d+)`)
+	tapBail   = lazyRegexp(`(?m)^Bail out!`)
 )
 
 // SelftestCounts is what one run of the kernel's dmabuf-heap selftest reported.
@@ -40,12 +41,12 @@ func ParseSelftest(out string) (ok, failed int) {
 // test (vgem missing for the import test) is neither a pass nor a failure; xfail counts as a
 // pass, xpass and error as failures, "Bail out!" as one failure.
 func ParseSelftestCounts(out string) SelftestCounts {
-	results := tapResult.FindAllStringSubmatch(out, -1)
-	if !tapHeader.MatchString(out) && len(results) == 0 && !tapTotals.MatchString(out) {
-		return SelftestCounts{Pass: len(selftestOK.FindAllString(out, -1)), Fail: len(selftestFail.FindAllString(out, -1))}
+	results := tapResult().FindAllStringSubmatch(out, -1)
+	if !tapHeader().MatchString(out) && len(results) == 0 && !tapTotals().MatchString(out) {
+		return SelftestCounts{Pass: len(selftestOK().FindAllString(out, -1)), Fail: len(selftestFail().FindAllString(out, -1))}
 	}
 	c := SelftestCounts{TAP: true}
-	if m := tapTotals.FindAllStringSubmatch(out, -1); len(m) > 0 {
+	if m := tapTotals().FindAllStringSubmatch(out, -1); len(m) > 0 {
 		n := func(i int) int { v, _ := strconv.Atoi(m[len(m)-1][i]); return v }
 		c.Pass, c.Fail, c.Skip = n(1)+n(3), n(2)+n(4)+n(6), n(5)
 	} else {
@@ -63,7 +64,7 @@ func ParseSelftestCounts(out string) SelftestCounts {
 			}
 		}
 	}
-	if tapBail.MatchString(out) {
+	if tapBail().MatchString(out) {
 		c.Fail++
 	}
 	return c
@@ -88,4 +89,11 @@ func prefixLines(prefix, s string) string {
 		return ""
 	}
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix) + "\n"
+}
+
+// lazyRegexp compiles expr on first use. The checker's package-level patterns are only needed
+// on fallback paths (no debugfs) and for the selftest: compiled at package init, every boot
+// would pay for them (compiling regexps is slow under TCG; BENCHMARKS.md "Boot check").
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

@@ -101,6 +101,18 @@ func TestValidate(t *testing.T) {
 			m.Pools[0].Kind, m.Pools[0].NoMap, m.Pools[0].Reusable = KindCarveout, true, false
 		}, "a kernel-provided heap is kind cma"},
 		{"no heap node", func(m *Manifest) { m.HeapNode = "" }, "heap_node"},
+		// The mode is "0" and three octal digits (validMode), both sides of each bound.
+		{"mode 0660", func(m *Manifest) { m.Heaps[0].Mode = "0660" }, ""},
+		{"mode 0000", func(m *Manifest) { m.Heaps[0].Mode = "0000" }, ""},
+		{"mode 0777", func(m *Manifest) { m.Heaps[0].Mode = "0777" }, ""},
+		{"mode 0778", func(m *Manifest) { m.Heaps[0].Mode = "0778" }, `mode "0778"`},
+		{"mode 0668 last digit", func(m *Manifest) { m.Heaps[0].Mode = "0668" }, `mode "0668"`},
+		{"mode 0860 first digit", func(m *Manifest) { m.Heaps[0].Mode = "0860" }, `mode "0860"`},
+		{"mode without leading 0", func(m *Manifest) { m.Heaps[0].Mode = "1660" }, `mode "1660"`},
+		{"mode three digits", func(m *Manifest) { m.Heaps[0].Mode = "660" }, `mode "660"`},
+		{"mode five digits", func(m *Manifest) { m.Heaps[0].Mode = "00660" }, `mode "00660"`},
+		{"mode with newline", func(m *Manifest) { m.Heaps[0].Mode = "0660\n" }, `mode "0660\n"`},
+		{"mode 0/60", func(m *Manifest) { m.Heaps[0].Mode = "0/60" }, `mode "0/60"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
