@@ -15,6 +15,7 @@ import (
 	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/input"
 	"github.com/dtheap/dtheap/internal/size"
+	"github.com/dtheap/dtheap/kmodel"
 )
 
 // Options change how a board is loaded.
@@ -374,6 +375,17 @@ func (d *decoder) board(root *value) *Board {
 	d.addressCells = b.AddressCells
 	b.SizeCells = d.integer(root.get("size-cells"), defCells)
 	b.Kernel = d.kernel(root.get("kernel"))
+	if a := kmodel.ArchFor(b.Arch); a != nil && !a.SupportsPageSize(b.Kernel.PageSize) {
+		// riscv64 builds with 4 KiB pages only (kmodel.Arch.PageSizes): a 16 KiB or 64 KiB
+		// riscv64 board predicts a CMA alignment no such kernel has.
+		if ps := root.get("kernel").get("page-size"); ps != nil {
+			var sizes []string
+			for _, s := range a.PageSizes {
+				sizes = append(sizes, fmt.Sprintf("%dKiB", s>>10))
+			}
+			d.errorf(ps.pos, "write page-size: "+strings.Join(sizes, " or "), "page-size %s: %s kernels build with %s pages only", size.Human(b.Kernel.PageSize), a.Name, strings.Join(sizes, " or "))
+		}
+	}
 
 	if mem := root.get("memory"); mem != nil {
 		b.MemoryUnknown = mem.kind != listValue // the schema allows only the string unknown

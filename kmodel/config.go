@@ -8,6 +8,8 @@ import (
 // Config holds the kernel configuration facts that change the answers. Zero values mean the
 // kernel's default for its version.
 type Config struct {
+	// Arch is arm64 or riscv64 (ArchFor); "" or another: arm64's page-table geometry.
+	Arch     string
 	PageSize uint64 // 4096, 16384 or 65536; 0: 4096
 	Hugetlb  bool   // CONFIG_HUGETLB_PAGE
 	THP      bool   // CONFIG_TRANSPARENT_HUGEPAGE
@@ -33,6 +35,11 @@ func (c Config) pageShift() int {
 // LargestOrder is the buddy allocator's largest order: 6.1's MAX_ORDER-1, 6.12's and 7.3's
 // MAX_PAGE_ORDER.
 func (m *Model) LargestOrder(c Config) int {
+	if a := ArchFor(c.Arch); a != nil && !a.ForceMaxOrder {
+		// riscv: no ARCH_FORCE_MAX_ORDER, so mmzone.h's default (6.1 MAX_ORDER 11 exclusive,
+		// 6.12 and 7.3 MAX_PAGE_ORDER 10 inclusive) whatever a .config might carry.
+		return 10
+	}
 	if c.MaxOrder > 0 {
 		if m.MaxOrderInclusive {
 			return c.MaxOrder
@@ -51,10 +58,15 @@ func (m *Model) LargestOrder(c Config) int {
 	return 10
 }
 
-// hugeOrder is HUGETLB_PAGE_ORDER and HPAGE_PMD_ORDER: PMD_SHIFT - PAGE_SHIFT, and with page
-// tables of PAGE_SIZE/8 entries PMD_SHIFT = 2*PAGE_SHIFT - 3 (arm64 asm/pgtable-hwdef.h;
-// riscv64 Sv39 with 4 KiB pages alike).
-func (c Config) hugeOrder() int { return c.pageShift() - 3 }
+// hugeOrder is HUGETLB_PAGE_ORDER and HPAGE_PMD_ORDER: PMD_SHIFT - PAGE_SHIFT (Arch.PMDShift;
+// arm64's geometry for an architecture dtheap has not read).
+func (c Config) hugeOrder() int {
+	a := ArchFor(c.Arch)
+	if a == nil {
+		a = ArchFor("arm64")
+	}
+	return a.PMDShift(c.pageShift()) - c.pageShift()
+}
 
 // PageblockOrder is pageblock_order (include/linux/pageblock-flags.h of each version):
 // 6.1: min(HUGETLB_PAGE_ORDER, MAX_ORDER-1) with CONFIG_HUGETLB_PAGE, else MAX_ORDER-1.

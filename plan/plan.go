@@ -136,6 +136,7 @@ func kernelFacts(b *board.Board) (*kmodel.Model, Kernel) {
 		m = kmodel.ForVersion(kmodel.Proven[0])
 	}
 	cfg := kconfig(bk)
+	cfg.Arch = b.Arch
 	k := Kernel{Version: bk.Version, Model: m.Version.String(), ModelNote: m.Note(), PageSize: bk.PageSize,
 		Hugetlb: bk.Hugetlb, THP: bk.THP, NUMA: bk.NUMA, Cmdline: bk.Cmdline, CMAEnabled: bk.CMA,
 		PageblockOrder: m.PageblockOrder(cfg), CMAAlignment: m.CMAAlignment(cfg),
