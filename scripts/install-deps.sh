@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what dtheap's tests need on a fresh Debian 12 machine: dtc and dt-schema for the
-# devicetree checks, the arm64 cross toolchain, QEMU and the Linux 6.1 source for the kernel
-# module build and the boot proof, and headless Chromium with a monospace font for the memory
+# devicetree checks, the arm64 and riscv64 cross toolchains, QEMU (qemu-system-arm for arm64,
+# qemu-system-misc for riscv64, with OpenSBI as the riscv64 firmware) and the Linux 6.1 source for
+# the kernel module build and the boot proof, and headless Chromium with a monospace font for the memory
 # map's browser test (mapview). Then the Linux 6.12 and 7.3 sources, which are not in the
 # system's suite, through scripts/fetch-linux-source.sh (cached in ~/.cache/dtheap/src, about
 # 150 and 170 MB). Idempotent: skips apt and the fetch when everything is there.
 set -euo pipefail
 pkgs=(device-tree-compiler dt-schema qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+	qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
 	linux-source-6.1 bc bison flex libssl-dev libelf-dev cpio kmod patch xz-utils make
 	chromium fonts-dejavu-core)
 missing=()

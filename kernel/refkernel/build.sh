@@ -2,10 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build a dtheap reference kernel: Linux 6.1, 6.12 or 7.3 for arm64 (QEMU
-# virt) from Debian's linux-source-<version> tarball, tinyconfig +
-# qemu.config (+ qemu-<version>.config if present), the dma_heap export
-# patch where the tree needs it, plus its UAPI headers and the static kernel
-# DMA-BUF heap selftest.
+# virt), or 6.12 for riscv64 (QEMU virt with OpenSBI), from Debian's
+# linux-source-<version> tarball, tinyconfig + qemu.config (+
+# qemu-<version>.config if present), the dma_heap export patch where the tree
+# needs it, plus its UAPI headers and the static kernel DMA-BUF heap selftest.
+#
+# riscv64 (--arch riscv64): ARCH=riscv, CROSS_COMPILE riscv64-linux-gnu-, and
+# the fragments are qemu.config without its arm64 console (PL011 needs
+# ARM_AMBA, which riscv lacks) followed by qemu-riscv64.config (the 8250
+# console QEMU virt riscv64 has, SBI earlycon, the FPU the static user space
+# needs). Same config intent otherwise, checked line by line the same way.
 #
 # The export patch is applied only to a tree whose drivers/dma-buf/dma-heap.c
 # does not export dma_heap_add already (6.1 and 6.12 need it; 7.3 exports it
@@ -20,12 +26,19 @@
 # compiler's version. An unchanged input set is reused in well under a
 # second; any change rebuilds in a new directory. On 7.3 --no-export-patch
 # is the same build as the default (no patch either way), so the same key.
+# A riscv64 build lives in kernel-<version>-riscv64-<key>. The code lines that
+# only riscv64 needs end in "# riscv64"; the arm64 key hashes the script
+# without them, so adding riscv64 rebuilt no arm64 kernel (the arm64 keys are
+# what they were before: 6.1 32dc50e4f91718d7, 6.12 7f1e99364575ea34,
+# 7.3 f03321ec3bde085d).
 #
-# Usage: build.sh [--version V] [--no-export-patch] [--jobs N] [--force]
+# Usage: build.sh [--version V] [--arch A] [--no-export-patch] [--jobs N] [--force]
 #   --version V        6.1 (default), 6.12 or 7.3; picks the tarball
 #                      (/usr/src/linux-source-6.1.tar.xz, else the one
 #                      scripts/fetch-linux-source.sh V fetches into
 #                      $DTHEAP_CACHE/src) and the version fragment
+#   --arch A           arm64 (default) or riscv64 (6.12 only: the version
+#                      booted on riscv64)
 #   --no-export-patch  build the variant WITHOUT the export patch (separate
 #                      cache key where the patch is needed), to prove that a
 #                      module build is refused
@@ -33,12 +46,14 @@
 #   --force            rebuild even if a complete cache entry exists
 #
 # Environment: DTHEAP_CACHE, LINUX_SOURCE_TARBALL (overrides the tarball
-# --version picks), CROSS_COMPILE (default aarch64-linux-gnu-).
+# --version picks), CROSS_COMPILE (default aarch64-linux-gnu-, or
+# riscv64-linux-gnu- for --arch riscv64).
 #
 # Progress and errors go to stderr; the full build log to <dir>/build.log.
 # On success stdout carries only shell assignments for eval:
 #   KDIR=... IMAGE=... HDR=... SELFTEST=... KERNEL_RELEASE=... KERNEL_VERSION=...
 #   EXPORT_PATCH=yes|no|not-needed CACHE_KEY=... BUILD_LOG=...
+# and, for riscv64 only, ARCH=riscv64.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -51,6 +66,7 @@ version=6.1
 jobs=2
 export_patch=yes
 force=no
+arch=arm64 # riscv64
 
 die() { echo "build.sh: error: $*" >&2; exit 1; }
 log() { echo "build.sh: $*" >&2; }
@@ -63,6 +79,8 @@ while [ $# -gt 0 ]; do
 	--jobs) [ $# -ge 2 ] || die "--jobs needs a number"; jobs=$2; shift ;;
 	--jobs=*) jobs=${1#--jobs=} ;;
 	--force) force=yes ;;
+	--arch) [ $# -ge 2 ] || die "--arch needs arm64 or riscv64"; arch=$2; shift ;; # riscv64
+	--arch=*) arch=${1#--arch=} ;; # riscv64
 	-h|--help) sed -n '2,/^set -euo/p' "$script" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument: $1 (see --help)" ;;
 	esac
@@ -73,6 +91,12 @@ case $version in
 6.1 | 6.12 | 7.3) ;;
 *) die "unsupported --version $version (6.1, 6.12 or 7.3)" ;;
 esac
+case $arch/$version in # riscv64
+arm64/* | riscv64/6.12) ;; # riscv64
+riscv64/*) die "--arch riscv64 is built for 6.12 only (the version booted on riscv64), not $version" ;; # riscv64
+*) die "unsupported --arch $arch (arm64 or riscv64)" ;; # riscv64
+esac # riscv64
+[ "$arch" = arm64 ] || cross=${CROSS_COMPILE:-riscv64-linux-gnu-} # riscv64
 if [ -n "${LINUX_SOURCE_TARBALL:-}" ]; then
 	tarball=$LINUX_SOURCE_TARBALL
 elif [ "$version" = 6.1 ]; then
@@ -97,6 +121,16 @@ done
 
 tarball_id="$(basename "$tarball") $(stat -L -c '%s %Y' "$tarball")"
 mkdir -p "$cache/src"
+if [ "$arch" = riscv64 ]; then # riscv64
+	# qemu.config's intent minus the arm64 console, then the riscv64 lines.
+	[ -f "$here/qemu-riscv64.config" ] || die "missing config fragment $here/qemu-riscv64.config" # riscv64
+	grep -v '^CONFIG_SERIAL_AMBA_PL011' "$fragment" >"$cache/src/qemu-common-riscv64.config" # riscv64
+	fragments=("$cache/src/qemu-common-riscv64.config" "$here/qemu-riscv64.config") # riscv64
+else # riscv64
+	# The arm64 key must not move when riscv64-only lines change.
+	keyscript=$(mktemp) && trap 'rm -f "$keyscript"' EXIT # riscv64
+	grep -v ' # riscv64$' "$script" >"$keyscript" && script=$keyscript # riscv64
+fi # riscv64
 
 # Does this tree export dma_heap_add already? Asked of the tarball once (the
 # whole xz stream is read) and remembered per tarball identity.
@@ -131,6 +165,7 @@ key=$({
 [ "$export_patch" != no ] || key="$key-noexport"
 
 dir="$cache/kernel-$version-$key"
+[ "$arch" = arm64 ] || dir="$cache/kernel-$version-$arch-$key" # riscv64
 stamp="$dir/.complete"
 
 emit() {
@@ -169,6 +204,7 @@ step() {
 }
 
 kmake() { make -C "$src" ARCH=arm64 CROSS_COMPILE="$cross" "$@"; }
+[ "$arch" = arm64 ] || kmake() { make -C "$src" ARCH=riscv CROSS_COMPILE="$cross" "$@"; } # riscv64
 
 mkdir -p "$src"
 step "unpacking $(basename "$tarball")" tar -xf "$tarball" -C "$src" --strip-components=1
@@ -223,6 +259,8 @@ step "building the static DMA-BUF heap selftest" \
 	-o "$dir/dmabuf-heap" "$selftest_src"
 
 release=$(kmake -s kernelrelease 2>/dev/null)
+# The copy below names arm64's Image; riscv's is under arch/riscv/boot.
+[ "$arch" = arm64 ] || ln -sfn ../../riscv/boot/Image "$src/arch/arm64/boot/Image" # riscv64
 cp "$src/arch/arm64/boot/Image" "$dir/Image"
 end=$(date +%s)
 log "kernel $release built in $((end - start)) s"
@@ -238,5 +276,6 @@ EXPORT_PATCH=$export_patch
 CACHE_KEY=$key
 BUILD_LOG=$buildlog
 EOF
+[ "$arch" = arm64 ] || echo "ARCH=$arch" >>"$stamp.tmp" # riscv64
 mv "$stamp.tmp" "$stamp"
 emit
