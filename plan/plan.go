@@ -74,7 +74,7 @@ func Build(b *board.Board) *Plan {
 		f := &b.Firmware[i]
 		r := &Region{Name: f.Name, Label: f.Label, Kind: KindFirmware, Emit: f.Emit, NoMap: f.Emit,
 			Fixed: true, Range: Range{f.Base, f.Size}, Placed: true, AllocIndex: -1,
-			Pos: f.Pos, Silenced: f.Silence}
+			Pos: f.Pos, Silenced: f.Silence, Firmware: f}
 		r.Node = nodeName(f.Name, f.Base, true)
 		p.Regions = append(p.Regions, r)
 	}
@@ -96,7 +96,7 @@ func nodeName(name string, base uint64, fixed bool) string {
 func poolRegion(bp *board.Pool, k Kernel) *Region {
 	r := &Region{Name: bp.Name, Label: bp.Label, Kind: Kind(bp.Kind), Emit: true,
 		Fixed: bp.Fixed, Range: Range{bp.Base, bp.Size}, Alignment: bp.Alignment,
-		AllocIndex: -1, Pos: bp.Pos, Silenced: bp.Silence, Placed: bp.Fixed}
+		AllocIndex: -1, Pos: bp.Pos, Silenced: bp.Silence, Placed: bp.Fixed, Pool: bp}
 	switch r.Kind {
 	case KindCMA:
 		r.Reuse, r.Compat, r.DefaultCMA, r.NoMap = true, "shared-dma-pool", bp.Default, bp.NoMap

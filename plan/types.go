@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 
+	"github.com/dtheap/dtheap/board"
 	"github.com/dtheap/dtheap/diag"
 	"github.com/dtheap/dtheap/kmodel"
 )
@@ -171,6 +172,34 @@ type Region struct {
 	Pos     diag.Pos `json:"-"`
 	// Silenced rule IDs for this region.
 	Silenced []string `json:"-"`
+	// Pool is the board entry the region was made from (nil for firmware), Firmware the
+	// firmware entry (nil for pools): rules read the board's own words (positions,
+	// alloc-ranges as written, devices, access) through the region, never by matching
+	// indices or names across the board's and the plan's lists.
+	Pool     *board.Pool     `json:"-"`
+	Firmware *board.Firmware `json:"-"`
+}
+
+// Field returns the position of one of the region's fields in the board, or the region's
+// position when the board entry did not write it.
+func (r *Region) Field(name string) diag.Pos {
+	switch {
+	case r.Pool != nil:
+		return r.Pool.Field(name)
+	case r.Firmware != nil:
+		return r.Firmware.Field(name)
+	}
+	return r.Pos
+}
+
+// Silences reports whether the region's board entry silences the rule (silence:).
+func (r *Region) Silences(rule string) bool {
+	for _, id := range r.Silenced {
+		if id == rule {
+			return true
+		}
+	}
+	return false
 }
 
 // IsPool reports whether the region is a pool (not firmware).

@@ -26,8 +26,8 @@ func dramSpans(banks []plan.Bank) []plan.Range {
 // searches the free memory that intersects [start, end) (for_each_free_mem_range_reverse,
 // clamped to the window), so a window running past the end of DRAM still holds whatever part
 // of it is DRAM. Whether the pool fits there is the unplaceable rule's question.
-func (c *checker) touchesDRAM(r plan.Range) bool {
-	for _, m := range c.dram {
+func (c *Context) touchesDRAM(r plan.Range) bool {
+	for _, m := range c.DRAM {
 		if r.Overlaps(m) {
 			return true
 		}
@@ -35,33 +35,42 @@ func (c *checker) touchesDRAM(r plan.Range) bool {
 	return false
 }
 
-// outsideDRAM reports a fixed region that is not wholly inside memory. What that costs depends
-// on what the region is. early_init_dt_reserve_memory (6.1 drivers/of/fdt.c; 6.12 and 7.3
-// drivers/of/of_reserved_mem.c) calls memblock_mark_nomap for a no-map region ("don't worry if
-// the region isn't memory as it won't be mapped") and memblock_reserve otherwise; on addresses
-// memblock.memory does not hold the first isolates nothing and the second records a range no
-// allocator hands out, both return 0, and the region is saved for its driver as it is. That is
-// how on-chip SRAM (remoteproc, firmware mailboxes) and holes the boot loader keeps are
-// described, and it loses nothing: info. A CMA pool there is lost (cma_activate_area finds no
-// valid pfn: "CMA area ... could not be activated"), and a dtheap heap would hand out memory
-// that is not there: error.
-func (c *checker) outsideDRAM(r *plan.Region, what string) {
-	if r.Kind == plan.KindFirmware || (r.Kind == plan.KindReserved && r.Heap == nil) {
+// checkReservedOutsideDRAM and checkOutsideDRAM report a fixed region that is not wholly
+// inside memory. What that costs depends on what the region is. early_init_dt_reserve_memory
+// (6.1 drivers/of/fdt.c; 6.12 and 7.3 drivers/of/of_reserved_mem.c) calls memblock_mark_nomap
+// for a no-map region ("don't worry if the region isn't memory as it won't be mapped") and
+// memblock_reserve otherwise; on addresses memblock.memory does not hold the first isolates
+// nothing and the second records a range no allocator hands out, both return 0, and the
+// region is saved for its driver as it is. That is how on-chip SRAM (remoteproc, firmware
+// mailboxes) and holes the boot loader keeps are described, and it loses nothing: info. A CMA
+// pool there is lost (cma_activate_area finds no valid pfn: "CMA area ... could not be
+// activated"), and a dtheap heap would hand out memory that is not there: error.
+func checkReservedOutsideDRAM(c *Context) {
+	for _, r := range c.outsideDRAM() {
+		if !plainReservation(r) {
+			continue
+		}
 		how := "mark no-map"
 		if !r.NoMap {
 			how = "reserve"
 		}
-		c.report("reserved-outside-dram", r.Name, c.pos(r.Name, "base"), "",
+		c.report(r, r.Field("base"), "",
 			"%s %q at %s is not (wholly) DRAM (%s): the kernel finds no memory there to %s and keeps the region for its driver (on-chip SRAM, or a hole the boot loader keeps)",
-			what, r.Name, span(r.Range), c.banks(), how)
-		return
+			what(r), r.Name, span(r.Range), c.banks(), how)
 	}
-	hint := "check base and size against the memory banks"
-	why := "the memory is not there"
-	if r.Kind == plan.KindCMA {
-		why = "cma_activate_area finds no page there ('CMA area could not be activated')"
+}
+
+func checkOutsideDRAM(c *Context) {
+	for _, r := range c.outsideDRAM() {
+		if plainReservation(r) {
+			continue
+		}
+		why := "the memory is not there"
+		if r.Kind == plan.KindCMA {
+			why = "cma_activate_area finds no page there ('CMA area could not be activated')"
+		}
+		c.report(r, r.Field("base"), "check base and size against the memory banks", "%s %q at %s is not inside any DRAM bank (%s): %s", what(r), r.Name, span(r.Range), c.banks(), why)
 	}
-	c.report("outside-dram", r.Name, c.pos(r.Name, "base"), hint, "%s %q at %s is not inside any DRAM bank (%s): %s", what, r.Name, span(r.Range), c.banks(), why)
 }
 
 // needsPages reports whether a region must be whole pages. A CMA area and a dtheap heap hand

@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/dtheap/dtheap/diag"
+	"github.com/dtheap/dtheap/lint"
 	"github.com/dtheap/dtheap/pipeline"
 	"github.com/dtheap/dtheap/validate"
 )
@@ -192,8 +193,8 @@ var runLevel = map[string]bool{
 }
 
 // treeOnlySilence lists the rules TestSilenceEveryRule does not cover: validate.TreeOnly rules
-// are judged from a .dts (dtheap lint, import), which has no entries and no silence: list.
-// TestSilenceEveryRule checks that this list is exactly the TreeOnly rules.
+// are judged from a .dts (dtheap lint, import), which has no entries and no silence: list;
+// TestSilenceTreeRules silences them with --disable instead.
 func treeOnlySilence() []string {
 	var ids []string
 	for _, r := range validate.Rules {
@@ -278,5 +279,33 @@ func TestSilenceOverlapSecondPool(t *testing.T) {
 	}
 	if b, a := others(before, "overlap"), others(after, "overlap"); !reflect.DeepEqual(b, a) {
 		t.Errorf("silencing overlap on the second pool changed the other findings:\nbefore:\n%v\nafter:\n%v", b, a)
+	}
+}
+
+// TestSilenceTreeRules is the silence case of every tree rule: a .dts has no silence: list,
+// so dtheap lint --disable RULE (lint.Options.Validate.Disable) is how a user turns one off.
+// The rule must be gone from its corpus tree's findings and every other finding unchanged.
+func TestSilenceTreeRules(t *testing.T) {
+	n := 0
+	for _, id := range treeOnlySilence() {
+		n++
+		t.Run(id, func(t *testing.T) {
+			tree := filepath.Join("testdata", "rules", id+".dts")
+			before, err := lint.Lint(tree, lint.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !hasRule(before.Findings, id) {
+				t.Fatalf("%s does not fire on %s:\n%v", id, tree, before.Findings)
+			}
+			after, err := lint.Lint(tree, lint.Options{Validate: validate.Options{Disable: []string{id}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSilenced(t, id, before.Findings, after.Findings)
+		})
+	}
+	if n < 10 {
+		t.Errorf("only %d tree rules", n)
 	}
 }
