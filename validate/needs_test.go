@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/dtheap/dtheap/diag"
@@ -52,8 +53,16 @@ func TestNeedDRAM(t *testing.T) {
 			if hasRule(res.Findings, r.ID) {
 				t.Errorf("%s fired with the DRAM unknown:\n%v", r.ID, res.Findings)
 			}
-			if !hasRule(res.Findings, "dram-unknown") {
+			said := ""
+			for _, f := range res.Findings {
+				if f.Rule == "dram-unknown" {
+					said = f.Message
+				}
+			}
+			if said == "" {
 				t.Errorf("dram-unknown did not say what could not be judged:\n%v", res.Findings)
+			} else if r.Severity != diag.Info && !strings.Contains(said, r.ID) {
+				t.Errorf("dram-unknown does not name %s: %s", r.ID, said)
 			}
 			for _, f := range res.Findings {
 				if f.Severity == diag.Error {
@@ -109,5 +118,48 @@ pools:
 				}
 			}
 		})
+	}
+}
+
+// TestDRAMUnknownMessage: what dram-unknown says follows from the catalog: the rules that
+// need DRAM, and those that need placement only when there is a dynamic pool to place.
+func TestDRAMUnknownMessage(t *testing.T) {
+	for _, tc := range []struct {
+		pools string
+		want  []string
+		not   []string
+	}{
+		{"  - {name: rproc, kind: reserved, base: 0x10000000, size: 64KiB}\n",
+			[]string{"could not judge outside-dram, alloc-range-outside-dram, unplaceable and dynamic-at-zero; every pool is fixed"},
+			[]string{"cma-alignment", "dma-limit"}},
+		{"  - {name: video, kind: cma, size: 64MiB}\n",
+			[]string{"1 dynamic pool(s) not placed, which cma-alignment, cma-zone-crossing, cma-heap-name and dma-limit could not judge either"},
+			[]string{"every pool is fixed"}},
+	} {
+		path := filepath.Join(t.TempDir(), "board.yaml")
+		board := "board: dram-unknown\narch: arm64\nkernel: {version: \"6.1\"}\nmemory: unknown\npools:\n" + tc.pools
+		if err := os.WriteFile(path, []byte(board), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res, err := pipeline.Load(path, pipeline.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msg string
+		for _, f := range res.Findings {
+			if f.Rule == "dram-unknown" {
+				msg = f.Message
+			}
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("dram-unknown says %q, want %q in it", msg, w)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(msg, w) {
+				t.Errorf("dram-unknown says %q, which should not hold %q", msg, w)
+			}
+		}
 	}
 }

@@ -127,7 +127,7 @@ func init() {
 			Doc: "where the kernel is predicted to place a dynamic pool (shown with -v)"},
 		// Rules a board file can break that came with reading trees.
 		{ID: "dram-unknown", Severity: diag.Info, check: checkDRAMUnknown,
-			Doc: "memory: unknown (the boot loader decides the DRAM): the rules that need DRAM (outside-dram, alloc-range-outside-dram, unplaceable, dynamic-at-zero, cma-zone-crossing, dma-limit) could not judge"},
+			Doc: "memory: unknown (the boot loader decides the DRAM): the rules that need DRAM do not run and those that need placement judge no dynamic pool; this names them"},
 		// The rules about how a devicetree writes /reserved-memory: cell counts, property
 		// lengths, flags the kernel refuses together. The emitters write them right, so most are
 		// judged only by dtheap lint and dtheap import, from the tree they read (package dtbind,
