@@ -176,6 +176,14 @@ type Model struct {
 	// name. 7.3 drivers/dma-buf/heaps/cma_heap.c: DEFAULT_CMA_NAME "default_cma_region".
 	DefaultHeapName string
 
+	// HeapNameFormat: dma_heap_add hands the heap's name to device_create as its format
+	// string, not as an argument of "%s": device_create(dma_heap_class, NULL,
+	// heap->heap_devt, NULL, heap->name) in drivers/dma-buf/dma-heap.c dma_heap_add (6.1,
+	// 6.12 and 7.3 alike). device_create -> device_create_groups_vargs -> kobject_set_name_vargs
+	// (lib/kobject.c) expands it with kvasprintf_const, so a '%' in a name is a conversion:
+	// "%%" becomes "%", and any other reads a variadic argument that was never passed.
+	HeapNameFormat bool
+
 	// ExportsHeapAPI: dma_heap_add, dma_heap_get_drvdata and dma_heap_get_name are exported
 	// to modules. 6.1 and 6.12 drivers/dma-buf/dma-heap.c: no EXPORT_SYMBOL for them; 7.3:
 	// EXPORT_SYMBOL_NS_GPL(dma_heap_add, "DMA_BUF_HEAP") and the same for the other two.
@@ -215,6 +223,7 @@ var models = map[Version]Model{
 		CMAAreasDefault:           7,
 		CMAAreasDefaultNUMA:       19,
 		KernelHeaps:               HeapsDefaultOnly,
+		HeapNameFormat:            true,
 		Selftest:                  SelftestLegacy,
 	},
 	{6, 12}: {
@@ -230,6 +239,7 @@ var models = map[Version]Model{
 		MaxOrderInclusive:         true,
 		THPLowersPageblock:        true,
 		KernelHeaps:               HeapsDefaultOnly,
+		HeapNameFormat:            true,
 		Selftest:                  SelftestTAP,
 	},
 	{7, 3}: {
@@ -246,6 +256,7 @@ var models = map[Version]Model{
 		PageBlockMaxOrderOption: true,
 		KernelHeaps:             HeapsEveryArea,
 		DefaultHeapName:         "default_cma_region",
+		HeapNameFormat:          true,
 		ExportsHeapAPI:          true,
 		HeapNamespace:           "DMA_BUF_HEAP",
 		QuotedNamespaces:        true,

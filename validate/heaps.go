@@ -22,14 +22,42 @@ func (c *Context) ownHeaps() []*plan.Heap {
 	return hs
 }
 
+// checkHeapName: names /dev/dma_heap cannot hold as asked. dma_heap_add (drivers/dma-buf/
+// dma-heap.c, 6.1, 6.12 and 7.3) refuses only an empty name ("Cannot add heap without a
+// name") and hands the rest to device_create; kobject_set_name_vargs (lib/kobject.c, all three)
+// replaces every '/' with '!' ("some of these buggers have '/' in the name"), and the class's
+// dma_heap_devnode makes the node "dma_heap/" + that name, so device_get_devnode
+// (drivers/base/core.c) never turns the '!' back: heap "a/b" is /dev/dma_heap/a!b.
 func checkHeapName(c *Context) {
 	for _, h := range c.ownHeaps() {
 		r := h.Region
 		switch {
-		case h.Name == "" || h.Name == "." || h.Name == ".." || strings.Contains(h.Name, "/"):
+		case h.Name == "" || h.Name == "." || h.Name == "..":
 			c.report(r, h.Pos, "name the heap after its memory, e.g. video@70000000", "heap name %q of pool %q cannot be a file in /dev/dma_heap", h.Name, r.Name)
+		case strings.Contains(h.Name, "/"):
+			dev := heapDevName(h.Name)
+			c.report(r, h.Pos, "name the heap without '/', e.g. "+strings.ReplaceAll(h.Name, "/", "-"),
+				"heap name %q of pool %q: the kernel names the device %q (kobject_set_name_vargs replaces '/' with '!'), so the heap is /dev/dma_heap/%s, not /dev/dma_heap/%s", h.Name, r.Name, dev, dev, h.Name)
 		case len(h.Name) > nameMax:
 			c.report(r, h.Pos, fmt.Sprintf("shorten it to at most %d bytes", nameMax), "heap name of pool %q is %d bytes, longer than a file name may be (NAME_MAX %d): /dev/dma_heap/%.16s... cannot be created", r.Name, len(h.Name), nameMax, h.Name)
+		}
+	}
+}
+
+// heapDevName is the device name the kernel gives a heap (see checkHeapName).
+func heapDevName(name string) string { return strings.ReplaceAll(name, "/", "!") }
+
+// checkHeapNameFormat: a '%' in a heap name is a printf conversion on kernels that pass the
+// name to device_create as its format string (kmodel.Model.HeapNameFormat).
+func checkHeapNameFormat(c *Context) {
+	if !c.kmodel().HeapNameFormat {
+		return
+	}
+	for _, h := range c.ownHeaps() {
+		if strings.Contains(h.Name, "%") {
+			c.report(h.Region, h.Pos, "name the heap without '%', e.g. "+strings.ReplaceAll(h.Name, "%", "-"),
+				"heap name %q of pool %q holds '%%': Linux %s's dma_heap_add passes the name to device_create as its format string (drivers/dma-buf/dma-heap.c), so '%%%%' becomes '%%' and any other conversion reads an argument that was never passed: a misnamed /dev/dma_heap node, or stray memory read",
+				h.Name, h.Region.Name, c.Plan.Kernel.Version)
 		}
 	}
 }
