@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench-e2e: the guest-side benchmarks of issue #8 on the QEMU board, on the 6.1 reference
-# kernel, the way scripts/e2e.sh boots it.
+# kernel (BENCH_KVERSION=6.12 or 7.3 for another cached reference kernel), the way
+# scripts/e2e.sh boots it (every dtheap command gets that kernel's .config).
 #
 #   1. Heaps: boots BENCH_BOOTS times (default 3) an initramfs whose dtheap-check execs
 #      bench/guest/heapbench after its checks (dtheap.then=/usr/bin/heapbench); heapbench
@@ -32,14 +33,15 @@ fail() { echo "bench-e2e: FAIL: $*" >&2; exit 1; }
 
 log "machine: $(nproc) CPU(s), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(qemu-system-aarch64 --version | head -1)"
 log "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-eval "$(kernel/refkernel/build.sh)"
+eval "$(kernel/refkernel/build.sh --version "${BENCH_KVERSION:-6.1}")"
 log "kernel $KERNEL_RELEASE ($IMAGE)"
 go build -o bin/dtheap ./cmd/dtheap
 dtheap=bin/dtheap
+kc=(--kconfig "$KDIR/.config")
 
 qemu-system-aarch64 -M virt,dumpdtb="$work/virt.dtb" -cpu cortex-a57 -m 1024 -nic none -display none >/dev/null 2>&1
-$dtheap dtb "$board" --base "$work/virt.dtb" -o "$work/board.dtb"
-$dtheap build "$board" --kdir "$KDIR" -o "$work/module" -j2 >/dev/null
+$dtheap dtb "${kc[@]}" "$board" --base "$work/virt.dtb" -o "$work/board.dtb"
+$dtheap build "${kc[@]}" "$board" --kdir "$KDIR" -o "$work/module" -j2 >/dev/null
 ko=$work/module/dtheap_heaps.ko
 
 log "guest programs: heapbench, mininit (static, aarch64); dtheap-check (as dtheap initramfs builds it)"
@@ -47,10 +49,10 @@ aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -I"$HDR/include" -o "$wo
 aarch64-linux-gnu-gcc -static -O2 -s -Wall -Wextra -Werror -o "$work/mininit" bench/guest/mininit/mininit.c
 CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -ldflags="-s -w" -o "$work/dtheap-check" ./cmd/dtheap-check
 
-$dtheap initramfs "$board" --module "$ko" --checker "$work/dtheap-check" \
+$dtheap initramfs "${kc[@]}" "$board" --module "$ko" --checker "$work/dtheap-check" \
 	--file "$work/heapbench:/usr/bin/heapbench" -o "$work/bench.cpio.gz" 2>/dev/null
-$dtheap initramfs "$board" --module "$ko" --checker "$work/dtheap-check" -o "$work/check.cpio.gz" 2>/dev/null
-$dtheap initramfs "$board" --module "$ko" --checker "$work/mininit" -o "$work/base.cpio.gz" 2>/dev/null
+$dtheap initramfs "${kc[@]}" "$board" --module "$ko" --checker "$work/dtheap-check" -o "$work/check.cpio.gz" 2>/dev/null
+$dtheap initramfs "${kc[@]}" "$board" --module "$ko" --checker "$work/mininit" -o "$work/base.cpio.gz" 2>/dev/null
 
 # boot INITRAMFS CONSOLE CMDLINE-EXTRA: the console (CR stripped) lands in CONSOLE.
 boot() {

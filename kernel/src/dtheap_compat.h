@@ -4,6 +4,9 @@
  *
  * 6.1 - 6.10: dma_heap_ops.allocate takes unsigned long fd_flags and
  *             heap_flags; the dma-buf namespace is a bare token.
+ * 6.7:        shrinkers are allocated by shrinker_alloc() and registered
+ *             with shrinker_register() (mm/shrinker.c); before, the caller
+ *             embeds a struct shrinker and calls register_shrinker().
  * 6.11:       allocate takes u32 fd_flags and u64 heap_flags.
  * 6.13:       MODULE_IMPORT_NS() takes a quoted string.
  * 6.18:       dma_heap_add() and friends are exported, in namespace
@@ -34,10 +37,18 @@
 #define DTHEAP_HEAP_FLAGS_T	unsigned long
 #endif
 
+/* The shrinker API: see above. */
+#if DTHEAP_KV_AT_LEAST(6, 7)
+#define DTHEAP_SHRINKER_ALLOC	1
+#else
+#define DTHEAP_SHRINKER_ALLOC	0
+#endif
+
 /*
- * Namespace imports. This header is included by dtheap_core.c only, so
- * that each modinfo tag appears once.
+ * Namespace imports, only where DTHEAP_COMPAT_IMPORTS is defined before
+ * the include (dtheap_core.c), so that each modinfo tag appears once.
  */
+#ifdef DTHEAP_COMPAT_IMPORTS
 #if DTHEAP_KV_AT_LEAST(6, 13)
 MODULE_IMPORT_NS("DMA_BUF");
 #else
@@ -47,5 +58,6 @@ MODULE_IMPORT_NS(DMA_BUF);
 #if DTHEAP_KV_AT_LEAST(6, 18)
 MODULE_IMPORT_NS("DMA_BUF_HEAP");
 #endif
+#endif /* DTHEAP_COMPAT_IMPORTS */
 
 #endif /* _DTHEAP_COMPAT_H */

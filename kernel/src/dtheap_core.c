@@ -41,6 +41,7 @@
 #include <linux/vmalloc.h>
 
 #include "dtheap.h"
+#define DTHEAP_COMPAT_IMPORTS
 #include "dtheap_compat.h"
 #include "dtheap_priv.h"
 

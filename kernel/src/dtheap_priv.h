@@ -21,6 +21,8 @@ struct gen_pool;
 struct page;
 struct dtheap_heap;
 struct dtheap_buffer;
+struct dtheap_cma;
+struct dtheap_cma_chunk;
 
 /* The debugfs files of a heap, in /sys/kernel/debug/dtheap/<heap>/. */
 enum dtheap_stat {
@@ -87,6 +89,7 @@ struct dtheap_backend {
  * @zero_worker: carveout heaps: the worker that zeroes @dirty (nice 19)
  * @zero_work: the worker's work item
  * @cma_dev: cma heaps: the child device that holds the pool as its cma_area
+ * @cma: cma heaps: the chunks small buffers are carved from (dtheap_cma.c)
  * @stat_lock: protects @used, @peak, @allocations and @failures
  * @used: bytes in live buffers
  * @peak: highest @used seen
@@ -110,6 +113,7 @@ struct dtheap_heap {
 	struct kthread_worker *zero_worker;
 	struct kthread_work zero_work;
 	struct device *cma_dev;
+	struct dtheap_cma *cma;
 	spinlock_t stat_lock; /* protects the four counters below */
 	u64 used;
 	u64 peak;
@@ -126,8 +130,10 @@ struct dtheap_heap {
  * @lock: protects @attachments, @vmap_cnt and @vaddr
  * @paddr: physical base; the buffer is physically contiguous
  * @len: length in bytes, page aligned
- * @pages: cma heaps: first page as returned by dma_alloc_pages()
+ * @pages: cma heaps: first page of the buffer
  * @dma_handle: cma heaps: DMA address of @pages for @heap->cma_dev
+ * @chunk: cma heaps: the chunk the buffer was carved from, or NULL for a
+ *	buffer of its own from dma_alloc_pages()
  * @vmap_cnt: kernel mappings outstanding
  * @vaddr: kernel mapping while @vmap_cnt > 0
  */
@@ -139,6 +145,7 @@ struct dtheap_buffer {
 	size_t len;
 	struct page *pages;
 	dma_addr_t dma_handle;
+	struct dtheap_cma_chunk *chunk;
 	int vmap_cnt;
 	void *vaddr;
 };
