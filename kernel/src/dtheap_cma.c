@@ -9,30 +9,36 @@
  * dma_alloc_pages() on it. When the pool is exhausted the DMA layer may
  * fall back to ordinary pages; such an allocation is freed and refused.
  *
- * Small buffers are carved from chunks. Every cma_alloc() runs
- * alloc_contig_range() (mm/page_alloc.c), which isolates the pageblocks
- * around the range, drains the per-CPU lists, takes the whole free buddy
- * block that holds the range and frees what it did not ask for one page at
- * a time (free_contig_range() on 6.1, split_free_pages() and then
- * free_contig_range() on 6.12). A pool nobody has used is made of free
- * pageblock-sized buddies, and cma_release() of a small buffer merges its
- * pages back into one, so every small allocation pays for splitting a
- * whole pageblock again: about 1000 single-page frees for a 4 KiB buffer
- * with 4 MiB pageblocks. So buffers up to a quarter of a chunk are carved
- * from pageblock-sized chunks (4 MiB at most) that the heap takes from its
- * pool with dma_alloc_pages() and tracks with a bitmap each; an aligned
- * chunk over free pageblocks is taken without splitting anything. A carved
- * buffer is zeroed at allocation through the linear map, as the kernel's
- * CMA heap zeroes its buffers, and gets the alignment cma_alloc() would
- * have given it (min(order, CONFIG_CMA_ALIGNMENT), dma_alloc_contiguous()).
+ * Small buffers are carved from chunks the heap keeps. Every cma_alloc()
+ * runs alloc_contig_range() (mm/page_alloc.c), which isolates the
+ * pageblocks around the range, drains the per-CPU lists, takes the whole
+ * free buddy block that holds the range and frees what it did not ask for
+ * one page at a time (free_contig_range() on 6.1; split_free_pages(), then
+ * free_contig_range() on 6.12). An unused pool is made of free
+ * pageblock-sized buddies (4 MiB with 4 KiB pages), and cma_release() of a
+ * small buffer merges its pages back into one, so every small allocation
+ * paid for splitting a whole pageblock again: about 1000 single-page frees
+ * for a 4 KiB buffer.
+ *
+ * So buffers of up to a chunk are carved from chunks: blocks of 1 MiB (or
+ * PAGE_SIZE << CONFIG_CMA_ALIGNMENT, if less) that the heap takes from its
+ * pool with dma_alloc_pages() and tracks with a bitmap each. A chunk is the
+ * largest block cma_alloc() aligns to its own size (dma_alloc_contiguous()
+ * asks for min(order, CONFIG_CMA_ALIGNMENT)), so it lands exactly where a
+ * buffer of that size would: the pool's layout stays what buffers of their
+ * own would make of it. Inside a chunk a buffer gets the alignment
+ * cma_alloc() would have given it, and is zeroed at allocation through the
+ * linear map, as the kernel's CMA heap zeroes its buffers.
  *
  * A chunk whose last buffer is freed stays, empty and warm, if it is the
- * heap's only empty chunk, and goes back to the pool otherwise. Empty
- * chunks go back to the pool (a) under memory pressure, through a shrinker
- * (free CMA memory serves movable allocations), and (b) when a buffer of
- * its own cannot be allocated, before trying again: a pool whose buffers
- * are all freed still comes back whole for one large allocation. Pools
- * smaller than four chunks carve nothing.
+ * heap's only empty chunk, and goes back to the pool otherwise: the split
+ * is paid once per chunk taken, not once per buffer. Empty chunks go back
+ * to the pool under memory pressure, through a shrinker (free CMA memory
+ * serves movable allocations), and before any buffer larger than a chunk
+ * (or any buffer no chunk could take) is allocated, so that it finds the
+ * pool as if no chunk had been kept: a pool whose buffers are all freed
+ * comes back whole for one large allocation. Pools smaller than four
+ * chunks carve nothing.
  */
 #define pr_fmt(fmt) "dtheap: " fmt
 
@@ -48,7 +54,6 @@
 #include <linux/of.h>
 #include <linux/of_reserved_mem.h>
 #include <linux/overflow.h>
-#include <linux/pageblock-flags.h>
 #include <linux/shrinker.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -56,8 +61,8 @@
 #include "dtheap_compat.h"
 #include "dtheap_priv.h"
 
-/* Largest chunk: a pageblock is 512 MiB with 64 KiB pages. */
-#define DTHEAP_CMA_CHUNK_MAX	SZ_4M
+/* Largest chunk (see above). */
+#define DTHEAP_CMA_CHUNK_MAX	SZ_1M
 /* Empty chunks kept warm by a heap (returned by the shrinker). */
 #define DTHEAP_CMA_WARM_CHUNKS	1
 
@@ -93,8 +98,8 @@ struct dtheap_cma_chunk {
  * @nr_empty: chunks in @chunks without a live buffer (read locklessly by
  *	the shrinker's count)
  * @chunk_pages: pages per chunk
- * @carve_max: largest buffer carved from a chunk, in bytes; 0 if the pool
- *	is too small to carve
+ * @carve_max: largest buffer carved from a chunk, in bytes (a chunk); 0 if
+ *	the pool is too small to carve
  * @shrinker: returns empty chunks to the pool under memory pressure
  */
 struct dtheap_cma {
@@ -249,7 +254,7 @@ static bool dtheap_cma_chunk_take(struct dtheap_cma *cma,
 /*
  * The alignment dma_alloc_contiguous() asks cma_alloc() for, as a mask of
  * page indexes: min(get_order(len), CONFIG_CMA_ALIGNMENT). A chunk is
- * allocated the same way, with a larger order, so its start is aligned at
+ * allocated the same way and is at least as large, so its start is aligned at
  * least as much as any buffer carved from it.
  */
 static unsigned long dtheap_cma_align_mask(size_t len)
@@ -360,18 +365,16 @@ static void dtheap_cma_shrinker_remove(struct dtheap_cma *cma)
 }
 
 /*
- * Chunk size: a pageblock, the unit alloc_contig_range() isolates and the
- * size of the free buddies of an unused pool (pageblock_order is
- * MAX_ORDER - 1 on 6.1 and MAX_PAGE_ORDER on 6.12 without hugetlb: 4 MiB
- * with 4 KiB pages), at most DTHEAP_CMA_CHUNK_MAX.
+ * Chunk size: see the top of this file. With 4 KiB pages and the default
+ * CONFIG_CMA_ALIGNMENT of 8, 1 MiB.
  */
 static void dtheap_cma_init_chunks(struct dtheap_cma *cma, phys_addr_t pool)
 {
-	size_t chunk = min_t(size_t, pageblock_nr_pages << PAGE_SHIFT,
+	size_t chunk = min_t(size_t, PAGE_SIZE << DTHEAP_CMA_ALIGNMENT,
 			     DTHEAP_CMA_CHUNK_MAX);
 
 	cma->chunk_pages = chunk >> PAGE_SHIFT;
-	cma->carve_max = pool >= 4 * (u64)chunk ? chunk / 4 : 0;
+	cma->carve_max = pool >= 4 * (u64)chunk ? chunk : 0;
 }
 
 static int dtheap_cma_setup(struct dtheap_heap *heap, struct device *parent,
@@ -547,9 +550,9 @@ static void dtheap_cma_uncarve(struct dtheap_heap *heap,
  * @heap: a cma heap
  * @buf: the buffer, with @buf->len set
  *
- * Small buffers are carved from a chunk (see the top of this file); others,
- * and small ones when no chunk can be had, get pages of their own. When
- * that fails, the empty chunks go back to the pool and it is tried again.
+ * Buffers up to a chunk are carved from one (see the top of this file).
+ * Larger ones, and small ones no chunk could take, get pages of their own,
+ * after the empty chunks went back to the pool.
  *
  * Return: 0 with @buf->pages, @buf->paddr and @buf->dma_handle set, or
  * -ENOMEM when the pool has no room.
@@ -561,9 +564,8 @@ static int dtheap_cma_alloc(struct dtheap_heap *heap, struct dtheap_buffer *buf)
 	if (buf->len <= heap->cma->carve_max && !dtheap_cma_carve(heap, buf))
 		goto zeroed;
 
+	dtheap_cma_release_empty(heap, ULONG_MAX, false);
 	page = dtheap_cma_get_pages(heap, buf->len, &buf->dma_handle);
-	if (!page && dtheap_cma_release_empty(heap, ULONG_MAX, false))
-		page = dtheap_cma_get_pages(heap, buf->len, &buf->dma_handle);
 	if (!page)
 		return -ENOMEM;
 	buf->chunk = NULL;
