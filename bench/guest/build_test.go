@@ -12,7 +12,7 @@ import (
 // of heapbench (no /dev/dma_heap needed) to check that it fails cleanly without a heap
 // directory and that what it prints is what ParseRun reads.
 
-var cPrograms = []string{"heapbench/heapbench.c", "mininit/mininit.c", "zerotest/zerotest.c"}
+var cPrograms = []string{"heapbench/heapbench.c", "mininit/mininit.c", "zerotest/zerotest.c", "cmatest/cmatest.c"}
 
 func compile(t *testing.T, cc string, static bool, src string) string {
 	t.Helper()
