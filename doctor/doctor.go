@@ -15,6 +15,7 @@
 //	Reserved memory: failed to reserve memory for node 'NAME'                 fixed region failed
 //	Reserved memory: unsupported node format, ignoring                        every region ignored
 //	node NAME compatible matching fail                                        refused, memory given back
+//	Reserved memory: incorrect alignment of CMA region (just before the above) refused for its CMA alignment
 //	Reserved memory: bypass NAME node, using cmdline CMA params instead       6.1, 6.12: cma= wins
 //	Skipping dt linux,cma-default node in favor for "cma=" kernel param.      7.3: cma= wins
 //	OVERLAP DETECTED! / NAME (..) overlaps with NAME2 (..)                    overlapping
@@ -221,7 +222,17 @@ func (r *Report) regions(b *tree, log []string) {
 		case resvFail().MatchString(line):
 			set(resvFail().FindStringSubmatch(line)[1], Failed, "the kernel could not reserve it (over the kernel, the initrd or another reservation)", line)
 		case matchFail().MatchString(line):
-			set(matchFail().FindStringSubmatch(line)[1], Refused, "no driver took it (e.g. no-map with reusable): no pool", line)
+			node := matchFail().FindStringSubmatch(line)[1]
+			// rmem_cma_setup's alignment refusal names no node: it is the line just before
+			// the refusal of the node it judged (kernel/dma/contiguous.c, then
+			// of_reserved_mem.c's "compatible matching fail"; rmem_dma_setup, the other
+			// shared-dma-pool setup, refuses a reusable node without a word).
+			if i > 0 && strings.Contains(log[i-1], "Reserved memory: incorrect alignment of CMA region") {
+				set(node, Refused, "the CMA setup refused it: its base or size is not a multiple of the CMA alignment (PAGE_SIZE << pageblock_order); no pool, memory given back", log[i-1])
+				set(node, Refused, "the CMA setup refused it: its base or size is not a multiple of the CMA alignment (PAGE_SIZE << pageblock_order); no pool, memory given back", line)
+				break
+			}
+			set(node, Refused, "no driver took it (e.g. no-map with reusable): no pool", line)
 		case bypass().MatchString(line):
 			set(bypass().FindStringSubmatch(line)[1], Bypassed, "cma= on the command line replaced this default CMA node", line)
 		case skipDef().MatchString(line):

@@ -29,6 +29,17 @@ func TestRecorded(t *testing.T) {
 			"/reserved-memory/gpu@51000000": Overlap,
 			"/reserved-memory/linux,cma":    Bypassed,
 		}, map[string]Verdict{"system": Present, "reserved": Present}, true},
+		// scripts/e2e-doctor.sh's boot of 6.1 on a tree broken six ways (its dmesg lines).
+		{"qemu-6.1-broken", map[string]Verdict{
+			"/reserved-memory/linux,cma":         Placed,
+			"/reserved-memory/nomapcma@60000000": Refused,
+			"/reserved-memory/oddcma@61000000":   Refused,
+			"/reserved-memory/big":               Failed,
+			"/reserved-memory/badsize":           Ignored,
+			"/reserved-memory/tee@63000000":      Failed,
+			"/reserved-memory/ovl-a@64000000":    Overlap,
+			"/reserved-memory/ovl-b@65000000":    Overlap,
+		}, map[string]Verdict{"system": Present, "linux,cma": Present}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.dir, func(t *testing.T) {
@@ -97,5 +108,29 @@ func TestHeapDetails(t *testing.T) {
 func TestNoTree(t *testing.T) {
 	if _, err := Examine(t.TempDir()); err == nil || !strings.Contains(err.Error(), "/sys/firmware/fdt") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestCMAAlignmentRefusal: rmem_cma_setup's "incorrect alignment of CMA region" names no node;
+// the doctor ties it to the refusal on the next line (oddcma), and not to a refusal without it
+// (nomapcma, refused for no-map with reusable).
+func TestCMAAlignmentRefusal(t *testing.T) {
+	r, err := Examine(filepath.Join("testdata", "qemu-6.1-broken"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Region{}
+	for _, g := range r.Regions {
+		got[g.Node] = g
+	}
+	odd := got["/reserved-memory/oddcma@61000000"]
+	if !strings.Contains(odd.Detail, "CMA alignment") || len(odd.Evidence) != 2 ||
+		!strings.Contains(odd.Evidence[0], "incorrect alignment of CMA region") ||
+		!strings.Contains(odd.Evidence[1], "node oddcma@61000000 compatible matching fail") {
+		t.Errorf("oddcma: %+v", odd)
+	}
+	nomap := got["/reserved-memory/nomapcma@60000000"]
+	if strings.Contains(nomap.Detail, "CMA alignment") || len(nomap.Evidence) != 1 {
+		t.Errorf("nomapcma blamed on the alignment: %+v", nomap)
 	}
 }

@@ -1,0 +1,3 @@
+total 0
+crw------- 1 root root 253, 1 Jan  1 00:00 linux,cma
+crw------- 1 root root 253, 0 Jan  1 00:00 system
