@@ -9,8 +9,11 @@
 // Linux 6.1, 6.12 and 7.3, and checked against real boots (../shared/FACTS.md, sections 2 and 5):
 //
 //  1. Before the reserved-memory scan, memblock already holds the kernel image, the initrd and
-//     the DTB. The board describes these as firmware regions with emit: false; every firmware
-//     region is treated as taken.
+//     (arm64) the DTB. The board describes these as firmware regions with emit: false; every
+//     firmware region is treated as taken. riscv64 reserves the DTB only after the scan
+//     (kmodel.Arch.DTBTakenAtScan), so a riscv64 board leaves it out. Regions that firmware
+//     inserts into /reserved-memory itself (OpenSBI's mmode_resv0 on riscv64) are firmware
+//     regions with emit: false too: fixed, so reserved before any dynamic one.
 //  2. One pass over the /reserved-memory children in DT order (the board's order: firmware
 //     regions first, then pools) reserves every fixed (reg) region at once (no-map ones are
 //     marked nomap, which memblock's allocator skips just the same).

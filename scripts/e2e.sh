@@ -5,6 +5,11 @@
 # 7.3 the CMA heaps are the kernel's own, provider "kernel"; the module registers only the
 # carveout and unmapped ones). Every dtheap command gets the kernel's .config (--kconfig), so
 # the board is judged, planned and emitted for the kernel that really boots.
+# Then the same on riscv64: the 6.12 reference kernel built for riscv64 boots QEMU virt
+# riscv64 through the OpenSBI firmware QEMU ships (-bios default) with
+# boards/qemu-virt-riscv64.yaml. OpenSBI inserts its own /reserved-memory child for itself;
+# the board lists it as a firmware region and the placement check compares it with the
+# kernel's line too.
 #
 # Failure proofs per kernel:
 #   - every kernel: a devicetree from another board (the driver must refuse exactly the heaps
@@ -17,16 +22,22 @@
 #     and the module must import the DMA_BUF_HEAP namespace instead.
 #
 # Kernels are cached outside the tree (kernel/refkernel/build.sh, keyed by inputs), so a warm
-# run takes a few minutes. Work files go to $E2E_DIR/<version> (default out/e2e). E2E_VERSIONS
-# picks the kernels (default "6.1 6.12 7.3"). Ends with one line per kernel:
+# run takes a few minutes. Work files go to $E2E_DIR/<version> (default out/e2e), riscv64 ones
+# to $E2E_DIR/<version>-riscv64. E2E_VERSIONS picks the arm64 kernels (default "6.1 6.12 7.3"),
+# E2E_RISCV64_VERSIONS the riscv64 ones (default "6.12", the one built for riscv64; empty
+# skips riscv64). Ends with one line per kernel:
 #   e2e 6.12: N heaps ok, M selftest cases ok, placement exact
+#   e2e 6.12 riscv64: N heaps ok, M selftest cases ok, placement exact
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 root=${E2E_DIR:-$top/out/e2e}
-versions=${E2E_VERSIONS:-6.1 6.12 7.3}
-board=boards/qemu-virt-arm64.yaml
-other=e2e/qemu-virt-arm64-other.yaml
+versions=${E2E_VERSIONS-6.1 6.12 7.3}
+riscv64_versions=${E2E_RISCV64_VERSIONS-}
+targets=()
+for v in $versions; do targets+=("$v arm64"); done
+for v in $riscv64_versions; do targets+=("$v riscv64"); done
+[ ${#targets[@]} -gt 0 ] || { echo "e2e: no kernel to boot (E2E_VERSIONS and E2E_RISCV64_VERSIONS are empty)" >&2; exit 1; }
 rm -rf "$root" && mkdir -p "$root"
 log() { echo "e2e: $*" >&2; }
 fail() { echo "e2e: FAIL${v:+ ($v)}: $*" >&2; exit 1; }
@@ -34,15 +45,34 @@ bad_kernel_log='WARNING:|------------\[ cut here|Call trace:|BUG:|Oops|OVERLAP D
 
 go build -o bin/dtheap ./cmd/dtheap
 dtheap=bin/dtheap
-qemu-system-aarch64 -M virt,dumpdtb="$root/virt.dtb" -cpu cortex-a57 -m 1024 -nic none -display none >/dev/null 2>&1
 
-# boot DTB CONSOLE: boots $IMAGE with $work/initramfs.cpio.gz, the console (CR stripped) lands
-# in CONSOLE.
+# use_arch ARCH: the board, the wrong-devicetree board (dsp and secure moved; same_heaps are
+# the module's heaps that still match it), the QEMU machine and the console of
+# that architecture's QEMU virt. riscv64 runs OpenSBI first (-bios default: the fw_dynamic
+# QEMU's package ships), which loads the kernel at 0x80200000 and passes the DTB on at the
+# address QEMU gave it.
+use_arch() {
+	arch=$1
+	case $arch in
+	arm64)
+		board=boards/qemu-virt-arm64.yaml other=e2e/qemu-virt-arm64-other.yaml same_heaps="video@60000000 camera"
+		qemu=(qemu-system-aarch64 -cpu cortex-a57 -m 1024) console_dev=ttyAMA0 ;;
+	riscv64)
+		board=boards/qemu-virt-riscv64.yaml other=e2e/qemu-virt-riscv64-other.yaml same_heaps="video@a0000000 camera"
+		qemu=(qemu-system-riscv64 -bios default -m 2048) console_dev=ttyS0 ;;
+	*) fail "unknown architecture $arch" ;;
+	esac
+	base_dtb=$root/virt-$arch.dtb
+	[ -f "$base_dtb" ] || "${qemu[@]}" -M virt,dumpdtb="$base_dtb" -nic none -display none >/dev/null 2>&1
+}
+
+# boot DTB CONSOLE: boots $IMAGE with $work/initramfs.cpio.gz on the machine use_arch chose,
+# the console (CR stripped) lands in CONSOLE.
 boot() {
 	local status=0
-	timeout "${QEMU_TIMEOUT:-600}" qemu-system-aarch64 -M virt -cpu cortex-a57 -m 1024 -nographic -nic none \
+	timeout "${QEMU_TIMEOUT:-600}" "${qemu[@]}" -M virt -nographic -nic none \
 		-no-reboot -kernel "$IMAGE" -initrd "$work/initramfs.cpio.gz" -dtb "$1" \
-		-append "console=ttyAMA0 earlycon panic=-1 dtheap.selftest=/usr/bin/dmabuf-heap" >"$2.raw" 2>&1 || status=$?
+		-append "console=$console_dev earlycon panic=-1 dtheap.selftest=/usr/bin/dmabuf-heap" >"$2.raw" 2>&1 || status=$?
 	tr -d '\r' <"$2.raw" >"$2"
 	return $status
 }
@@ -53,7 +83,9 @@ boot() {
 # drivers/of/of_reserved_mem.c); 6.1 logs "Reserved memory: created CMA|DMA memory pool at
 # BASE" (rmem_cma_setup() in kernel/dma/contiguous.c, rmem_dma_setup() in
 # kernel/dma/coherent.c) just before "initialized node NAME" (__reserved_mem_init_node()).
-# The driver's own "dtheap: heap H: ... on NODE base B size S" lines are checked too.
+# The driver's own "dtheap: heap H: ... on NODE base B size S" lines are checked too, and so is
+# every firmware region the board does not emit but the kernel logs (OpenSBI's mmode_resv0 on
+# riscv64: the firmware inserts it, the board describes it).
 placement() {
 	python3 - "$1" "$2" <<'PY'
 import json, re, sys
@@ -74,6 +106,13 @@ for line in log.splitlines():
         pending = None
 ok, n = True, 0
 for r in plan["regions"]:
+    if r["kind"] == "firmware" and not r["emit"] and r["node"] in got:
+        n += 1
+        if got[r["node"]] != (r["base"], r["size"]):
+            b, s = got[r["node"]]
+            print(f"e2e: firmware region {r['node']}: board 0x{r['base']:x} size 0x{r['size']:x}, kernel 0x{b:x} size 0x{s:x}", file=sys.stderr)
+            ok = False
+        continue
     if not r["emit"] or not r["placed"]:
         continue
     if r["node"] not in got:
@@ -126,17 +165,20 @@ selftest() {
 
 noexport_done=""
 summaries=()
-for v in $versions; do
+for t in "${targets[@]}"; do
+	read -r v arch <<<"$t"
+	use_arch "$arch"
 	work=$root/$v
+	[ "$arch" = arm64 ] || { work=$root/$v-$arch; v="$v $arch"; }
 	mkdir -p "$work"
 	log "$v: reference kernel (cached in ${DTHEAP_CACHE:-$HOME/.cache/dtheap})"
-	eval "$(kernel/refkernel/build.sh --version "$v")"
+	eval "$(kernel/refkernel/build.sh --version "${v%% *}" --arch "$arch")"
 	kc=(--kconfig "$KDIR/.config")
 	log "$v: Linux $KERNEL_RELEASE, export patch: $EXPORT_PATCH"
 
 	log "$v: devicetree: QEMU virt's own tree patched with $board"
-	$dtheap dtb "${kc[@]}" "$board" --base "$root/virt.dtb" -o "$work/board.dtb"
-	$dtheap dtb "${kc[@]}" "$other" --base "$root/virt.dtb" -o "$work/other.dtb"
+	$dtheap dtb "${kc[@]}" "$board" --base "$base_dtb" -o "$work/board.dtb"
+	$dtheap dtb "${kc[@]}" "$other" --base "$base_dtb" -o "$work/other.dtb"
 	$dtheap plan "${kc[@]}" --format json "$board" >"$work/plan.json"
 	$dtheap manifest "${kc[@]}" "$board" -o "$work/manifest.json"
 
@@ -144,8 +186,9 @@ for v in $versions; do
 	$dtheap build "${kc[@]}" "$board" --kdir "$KDIR" -o "$work/module" -j2 >"$work/build.txt" 2>&1 ||
 		{ cat "$work/build.txt" >&2; fail "module build"; }
 
-	log "$v: module for every reference board (W=1, -Werror, no warnings) and checkpatch --strict"
+	log "$v: module for every $arch reference board (W=1, -Werror, no warnings) and checkpatch --strict"
 	for b in boards/*.yaml; do
+		grep -qE "^arch: *$arch *(#.*)?$" "$b" || continue
 		n=$(basename "$b" .yaml)
 		$dtheap build "${kc[@]}" "$b" --kdir "$KDIR" -o "$work/modules/$n" -j2 >/dev/null 2>"$work/modules-$n.log" ||
 			{ cat "$work/modules-$n.log" >&2; fail "module build for $b"; }
@@ -192,14 +235,16 @@ for v in $versions; do
 	for h in dsp secure; do
 		grep -q "dtheap: heap $h: refused" "$co" || fail "driver did not refuse heap $h on the wrong devicetree"
 	done
-	for h in video@60000000 camera; do
+	for h in $same_heaps; do
 		grep -q "dtheap: heap $h: refused" "$co" && fail "driver refused heap $h, which matches"
 	done
 	if grep -nE "$bad_kernel_log" "$co"; then fail "kernel warned or crashed on the wrong devicetree"; fi
 
 	case $EXPORT_PATCH in
 	yes)
-		if [ -n "$noexport_done" ]; then
+		if [ "$arch" != arm64 ]; then
+			log "$v: the export-patch refusal is proven on arm64 (the same Module.symvers check)"
+		elif [ -n "$noexport_done" ]; then
 			log "$v: the export-patch refusal was proven on $noexport_done (the same Module.symvers check)"
 		else
 			log "$v: build without the export patch (must be refused before compiling)"
