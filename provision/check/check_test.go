@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -402,6 +403,31 @@ func TestRun(t *testing.T) {
 		{"no devicetree", func(t *testing.T, f *fixture) {
 			f.tree = nil
 		}, []want{{"dt/read", Fail, "cannot read the live devicetree"}}},
+		// The live blob goes through fdtsafe: a damaged one is a FAIL naming the damage.
+		{"devicetree truncated", func(t *testing.T, f *fixture) {
+			var buf bytes.Buffer
+			if _, err := f.tree.Write(&buf); err != nil {
+				t.Fatal(err)
+			}
+			f.files[strings.TrimPrefix(FDTPath, "/")] = buf.String()[:buf.Len()/2]
+			f.tree = nil
+		}, []want{{"dt/read", Fail, "parse /sys/firmware/fdt: truncated devicetree blob: header says"}}},
+		{"devicetree property runs past its block", func(t *testing.T, f *fixture) {
+			var buf bytes.Buffer
+			if _, err := f.tree.Write(&buf); err != nil {
+				t.Fatal(err)
+			}
+			b := buf.Bytes()
+			// The root's first token is FDT_BEGIN_NODE with an empty name (8 bytes), then
+			// its first property: FDT_PROP, length, name offset.
+			off := binary.BigEndian.Uint32(b[8:]) + 8
+			if binary.BigEndian.Uint32(b[off:]) != 3 {
+				t.Fatalf("no property at 0x%x", off)
+			}
+			binary.BigEndian.PutUint32(b[off+4:], 1<<30)
+			f.files[strings.TrimPrefix(FDTPath, "/")] = string(b)
+			f.tree = nil
+		}, []want{{"dt/read", Fail, "property of 1073741824 bytes runs past the structure block"}}},
 		{"DT pool node missing", func(t *testing.T, f *fixture) {
 			rsv, _ := f.tree.RootNode.LookupChildByName("reserved-memory")
 			rsv.Children = rsv.Children[1:]
