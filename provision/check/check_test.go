@@ -292,9 +292,16 @@ func TestRun(t *testing.T) {
 		{"no device for the module's alias", func(_ *testing.T, f *fixture) {
 			delete(f.files, "sys/bus/platform/devices/dma-heaps/modalias")
 		}, []want{{"module/dtheap_heaps.ko", Fail, "no platform device's modalias matches dtheap_heaps's aliases"}}},
-		// The first matching device in name order is named, whatever order the patterns and
-		// the files come in; a device without a readable modalias is passed over.
+		// The heap node's own device (named after the node) is taken when it matches, even
+		// with other matching devices before it in name order.
+		{"heap node's device first", func(_ *testing.T, f *fixture) {
+			f.files["sys/bus/platform/devices/c-heaps/modalias"] = "of:Nc-heapsT(null)Cdtheap,dma-heapsCother\n"
+		}, []want{{"module/dtheap_heaps.ko", Pass, "by alias (device dma-heaps modalias of:Ndma-heapsT(null)Cdtheap,dma-heaps matches alias of:N*T*Cdtheap,dma-heaps)"}}},
+		// When it does not match (here it is named otherwise, having a reg), the first
+		// matching device in name order is named; a device without a readable modalias is
+		// passed over.
 		{"first matching device by name", func(_ *testing.T, f *fixture) {
+			f.files["sys/bus/platform/devices/dma-heaps/modalias"] = "of:Ndma-heapsT(null)Cother\n"
 			f.files["sys/bus/platform/devices/zz-heaps/modalias"] = "of:Nzz-heapsT(null)Cdtheap,dma-heaps\n"
 			f.files["sys/bus/platform/devices/c-heaps/modalias"] = "of:Nc-heapsT(null)Cdtheap,dma-heapsCother\n"
 			f.files["sys/bus/platform/devices/b-heaps/uevent"] = "MODALIAS=of:Nb-heapsT(null)Cdtheap,dma-heaps\n"

@@ -87,33 +87,50 @@ func stripCompression(file string) string {
 	return file
 }
 
-// firstDeviceMatching returns the first platform device, in name order, whose modalias matches
-// one of patterns, and the modalias and pattern that matched. Devices after it are not read:
-// each modalias is a sysfs file, and QEMU's virt board alone has about 40 devices.
-func (r *runner) firstDeviceMatching(patterns []string) (dev, alias, pattern string, ok bool) {
-	ents, err := os.ReadDir(r.cfg.path(PlatformDevices)) // sorted by name
-	if err != nil {
-		return "", "", "", false
-	}
-	for _, e := range ents {
-		b, err := readSmall(r.cfg.path(path.Join(PlatformDevices, e.Name(), "modalias")))
+// deviceMatching returns a platform device whose modalias matches one of patterns, and the
+// modalias and pattern that matched.
+//
+// The heap node's own device is tried first. For a node directly under the root without reg
+// it is named after the node (drivers/of/platform.c of_device_make_bus_id() in 6.1,
+// drivers/of/device.c in 6.12 and 7.3: kbasename(node->full_name)), so one sysfs read finds
+// it. Otherwise every device is read, in name order, up to the first that matches: each
+// modalias is a sysfs file, about 40 on QEMU's virt board, and reading them all took 50 ms
+// and more of the boot under TCG.
+func (r *runner) deviceMatching(patterns []string) (dev, alias, pattern string, ok bool) {
+	match := func(name string) (string, string, bool) {
+		b, err := readSmall(r.cfg.path(path.Join(PlatformDevices, name, "modalias")))
 		if err != nil {
-			continue
+			return "", "", false
 		}
 		a := strings.TrimSpace(b)
 		for _, pat := range patterns {
 			// kmod matches with fnmatch(3) without flags; path.Match differs only for '/',
 			// which a modalias never holds.
 			if ok, _ := path.Match(pat, a); ok {
-				return e.Name(), a, pat, true
+				return a, pat, true
 			}
+		}
+		return "", "", false
+	}
+	if hn := strings.Trim(r.cfg.Manifest.HeapNode, "/"); hn != "" && !strings.Contains(hn, "/") && hn != "." && hn != ".." {
+		if a, pat, ok := match(hn); ok {
+			return hn, a, pat, true
+		}
+	}
+	ents, err := os.ReadDir(r.cfg.path(PlatformDevices)) // sorted by name
+	if err != nil {
+		return "", "", "", false
+	}
+	for _, e := range ents {
+		if a, pat, ok := match(e.Name()); ok {
+			return e.Name(), a, pat, true
 		}
 	}
 	return "", "", "", false
 }
 
-// lookup finds the module for name as modprobe would for the devices present: the first
-// device whose modalias matches one of the module's aliases. It returns the files to load
+// lookup finds the module for name as modprobe would for the devices present: a device whose
+// modalias matches one of the module's aliases (deviceMatching). It returns the files to load
 // (dependencies first) and how it found them.
 func (r *runner) lookup(idx *modIndex, name string) ([]string, string, error) {
 	files, ok := idx.dep[name]
@@ -129,7 +146,7 @@ func (r *runner) lookup(idx *modIndex, name string) ([]string, string, error) {
 	if len(mine) == 0 {
 		return nil, "", fmt.Errorf("%s has no alias in %s/modules.alias: nothing would load it", name, idx.dir)
 	}
-	if d, alias, pat, ok := r.firstDeviceMatching(mine); ok {
+	if d, alias, pat, ok := r.deviceMatching(mine); ok {
 		load := make([]string, 0, len(files))
 		for i := len(files) - 1; i >= 0; i-- { // dependencies first, as modprobe
 			load = append(load, path.Join(idx.dir, files[i]))

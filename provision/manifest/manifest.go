@@ -7,7 +7,6 @@ package manifest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -144,16 +143,19 @@ func (m *Manifest) Write(name string) error {
 }
 
 // Decode reads one manifest from r and validates it. Unknown keys are errors: a checker older
-// than its manifest would otherwise silently skip what it does not know about.
+// than its manifest would otherwise silently skip what it does not know about. The JSON is
+// decoded by hand (decode.go), at most ManifestLimit bytes of it.
 func Decode(r io.Reader) (*Manifest, error) {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	var m Manifest
-	if err := dec.Decode(&m); err != nil {
+	b, err := io.ReadAll(io.LimitReader(r, input.ManifestLimit+1))
+	if err != nil {
 		return nil, fmt.Errorf("decode manifest: %w", err)
 	}
-	if dec.More() {
-		return nil, errors.New("decode manifest: trailing data after the JSON object")
+	if len(b) > input.ManifestLimit {
+		return nil, fmt.Errorf("decode manifest: more than %d bytes", input.ManifestLimit)
+	}
+	var m Manifest
+	if err := decodeJSON(b, &m); err != nil {
+		return nil, fmt.Errorf("decode manifest: %w", err)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
