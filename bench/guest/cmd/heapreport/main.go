@@ -121,6 +121,9 @@ func run(args []string, out io.Writer) error {
 		}
 		res.Boot = br
 		res.Targets = append(res.Targets, br.Target())
+		if t, ok := br.ModuleLoadTarget(); ok {
+			res.Targets = append(res.Targets, t)
+		}
 		fmt.Fprintln(out, "## Boot check (measured)")
 		fmt.Fprintln(out)
 		br.WriteMarkdown(out)
