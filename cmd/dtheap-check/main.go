@@ -2,7 +2,8 @@
 // sit where the plan put them, and work. It runs as /init in an initramfs (PID 1: it mounts
 // the pseudo filesystems itself and never exits; it powers off, reboots or execs the next
 // init), as a u-root uinit, or as a plain command (exit status 0 on PASS, 1 on FAIL, 2 on
-// usage errors).
+// usage errors). A uinit that is given --finally powers off (or reboots, halts) after the
+// checks like PID 1 does, instead of returning to u-root's init, which would start its shell.
 //
 // As PID 1 it also reads dtheap.<flag>[=value] from the kernel command line (dtheap.then=,
 // dtheap.strict, dtheap.finally=, dtheap.timings, dtheap.deadline=, ...) for every flag not given as
@@ -68,7 +69,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.selftest, "selftest", "", "run the kernel dmabuf-heap selftest binary at `PATH` on the mappable heaps")
 	fs.DurationVar(&o.selftestTO, "selftest-timeout", 60*time.Second, "time limit for the selftest")
 	fs.StringVar(&o.then, "then", "", "as PID 1: exec this init after the checks (e.g. /sbin/init)")
-	fs.StringVar(&o.finally, "finally", "poweroff", "as PID 1 when not exec'ing --then: poweroff, reboot or halt")
+	fs.StringVar(&o.finally, "finally", "poweroff", "as PID 1 when not exec'ing --then, or whenever given (a u-root uinit): poweroff, reboot or halt")
 	fs.BoolVar(&o.mount, "mount", false, "mount proc, sysfs, devtmpfs and debugfs if missing (implied as PID 1)")
 	fs.BoolVar(&o.timings, "timings", false, "append each check's wall time to its line, and print the total")
 	fs.StringVar(&o.udevd, "udevd", "", "after loading the modules, start systemd-udevd at `PATH` (--daemon), coldplug the dma_heap devices and settle, so that udev rules (dtheap access) are applied before the heaps are checked")
@@ -132,12 +133,20 @@ func main() {
 		}
 	}
 	ok := run(o, os.Stdout, os.Stderr)
-	if pid1 {
+	if pid1 || given(fs, "finally") {
 		finish(o, ok)
 	}
 	if !ok {
 		os.Exit(1)
 	}
+}
+
+// given reports whether the flag was set on the command line (a uinit's come from u-root's
+// /etc/uinit.flags).
+func given(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // run performs the checks and writes the reports; it reports whether the verdict is PASS.

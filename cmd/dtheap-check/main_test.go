@@ -118,3 +118,26 @@ func TestSmallDeps(t *testing.T) {
 		}
 	}
 }
+
+// Outside PID 1 only an explicit --finally ends the system (a u-root uinit in
+// /etc/uinit.flags); the flag's default must not power off a host the checker runs on.
+func TestFinallyGiven(t *testing.T) {
+	for _, tt := range []struct {
+		args string
+		want bool
+	}{
+		{"", false},
+		{"--mount --strict", false},
+		{"--mount --finally=poweroff", true},
+		{"--finally reboot", true},
+	} {
+		var o options
+		fs := newFlagSet(&o)
+		if err := fs.Parse(strings.Fields(tt.args)); err != nil {
+			t.Fatal(err)
+		}
+		if got := given(fs, "finally"); got != tt.want {
+			t.Errorf("%q: given(finally) = %v, want %v", tt.args, got, tt.want)
+		}
+	}
+}
