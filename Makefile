@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test unit vet deps e2e e2e-install e2e-carveouts e2e-cma e2e-udev e2e-doctor qemu clean bench bench-e2e
+.PHONY: all build test unit vet deps e2e e2e-install e2e-carveouts e2e-cma e2e-udev e2e-doctor e2e-uroot qemu clean bench bench-e2e
 
 all: build
 
@@ -23,7 +23,7 @@ unit:
 e2e: build
 	./scripts/e2e.sh
 
-test: deps build vet unit e2e e2e-install e2e-carveouts e2e-cma e2e-udev e2e-doctor
+test: deps build vet unit e2e e2e-install e2e-carveouts e2e-cma e2e-udev e2e-doctor e2e-uroot
 
 # dtheap build --install against the kernel's own modules_install (needs the reference kernel e2e builds).
 e2e-install:
@@ -62,6 +62,12 @@ e2e-udev: build
 # justifies. Cached 6.1 reference kernel.
 e2e-doctor: build
 	./scripts/e2e-doctor.sh
+
+# The boot check under u-root's init (issue 15): the initramfs built with u-root's own builder
+# (cmd/dtheap-uroot: mkuimage + gobusybox from the Go module proxy), dtheap-check as the uinit,
+# on the 6.1 reference kernel; a wrong manifest must fail. u-root's part is cached.
+e2e-uroot: build
+	./scripts/e2e-uroot.sh
 
 # Boot any board that fits QEMU virt: make qemu BOARD=boards/qemu-virt-arm64.yaml
 qemu: build

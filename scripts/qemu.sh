@@ -6,7 +6,8 @@
 #
 # Usage: scripts/qemu.sh BOARD.yaml            (make qemu BOARD=BOARD.yaml [KERNEL_VERSION=7.3])
 # Environment: KERNEL_VERSION; KDIR/IMAGE to use your own kernel build instead of the
-# reference kernel.
+# reference kernel; INITRAMFS to boot that image instead of building dtheap's (e.g. the u-root
+# one of scripts/e2e-uroot.sh); CONSOLE to keep the whole console (CR stripped) in that file.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 board=${1:?usage: scripts/qemu.sh BOARD.yaml}
@@ -30,10 +31,15 @@ PY
 )
 qemu-system-aarch64 -M virt,dumpdtb="$work/virt.dtb" -cpu cortex-a57 -m "$mem" -nic none -display none >/dev/null 2>&1
 bin/dtheap dtb "${kc[@]}" "$board" --base "$work/virt.dtb" -o "$work/board.dtb"
-bin/dtheap build "${kc[@]}" "$board" --kdir "$KDIR" -o "$work/module" >/dev/null
-bin/dtheap initramfs "${kc[@]}" "$board" --module "$work/module/dtheap_heaps.ko" ${SELFTEST:+--selftest "$SELFTEST"} -o "$work/initramfs.cpio.gz"
+initramfs=${INITRAMFS:-}
+if [ -z "$initramfs" ]; then
+	bin/dtheap build "${kc[@]}" "$board" --kdir "$KDIR" -o "$work/module" >/dev/null
+	bin/dtheap initramfs "${kc[@]}" "$board" --module "$work/module/dtheap_heaps.ko" ${SELFTEST:+--selftest "$SELFTEST"} -o "$work/initramfs.cpio.gz"
+	initramfs=$work/initramfs.cpio.gz
+fi
+console=${CONSOLE:-$work/console.txt}
 timeout "${QEMU_TIMEOUT:-180}" qemu-system-aarch64 -M virt -cpu cortex-a57 -m "$mem" -nographic -nic none -no-reboot \
-	-kernel "$IMAGE" -initrd "$work/initramfs.cpio.gz" -dtb "$work/board.dtb" \
-	-append "console=ttyAMA0 earlycon panic=-1 ${SELFTEST:+dtheap.selftest=/usr/bin/dmabuf-heap}" | tr -d '\r' >"$work/console.txt" || true
-grep -E "^(PASS|FAIL|SKIP) |^dtheap|^selftest|Reserved memory|OVERLAP" "$work/console.txt"
-grep -q "^dtheap-check: verdict PASS" "$work/console.txt"
+	-kernel "$IMAGE" -initrd "$initramfs" -dtb "$work/board.dtb" \
+	-append "console=ttyAMA0 earlycon panic=-1 ${SELFTEST:+dtheap.selftest=/usr/bin/dmabuf-heap}" | tr -d '\r' >"$console" || true
+grep -E "^(PASS|FAIL|SKIP) |^dtheap|^selftest|Reserved memory|OVERLAP" "$console"
+grep -q "^dtheap-check: verdict PASS" "$console"

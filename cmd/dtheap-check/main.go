@@ -290,6 +290,34 @@ func mountPseudoFS(log io.Writer) {
 	}
 }
 
+// drainOutput waits, at most limit, until whoever reads our output pipes has taken all we
+// wrote. u-root's init gives a uinit a pipe (libinit.WithMultiTTY copies it to every console
+// through io.MultiWriter) and what is still in the pipe at power-off is lost: on a failed
+// check under u-root, the doctor's lines and the verdict were. FIONREAD (TIOCINQ) on either
+// end of a pipe counts the unread bytes (pipe_ioctl in fs/pipe.c). Outputs that are not pipes
+// (PID 1's console) cost nothing.
+func drainOutput(files []*os.File, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	piped := false
+	for _, f := range files {
+		var st unix.Stat_t
+		if err := unix.Fstat(int(f.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+			continue
+		}
+		piped = true
+		for time.Now().Before(deadline) {
+			if n, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCINQ); err != nil || n == 0 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if piped {
+		// The reader's last read still has to reach the console.
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // finish ends PID 1's part: exec the next init when allowed, else power off, reboot or halt.
 // It never returns: PID 1 exiting panics the kernel.
 func finish(o options, ok bool) {
@@ -311,6 +339,7 @@ func finish(o options, ok bool) {
 		cmd, what = unix.LINUX_REBOOT_CMD_HALT, "halting"
 	}
 	fmt.Fprintf(os.Stderr, "dtheap-check: %s\n", what)
+	drainOutput([]*os.File{os.Stdout, os.Stderr}, 2*time.Second)
 	unix.Sync()
 	err := unix.Reboot(int(int32(cmd)))
 	fmt.Fprintf(os.Stderr, "dtheap-check: reboot(%s): %v; idling\n", what, err)

@@ -141,3 +141,53 @@ func TestFinallyGiven(t *testing.T) {
 		}
 	}
 }
+
+// Before powering off, the checker waits for the reader of its output pipe (u-root's init) to
+// take everything, and never longer than the limit when nobody reads.
+func TestDrainOutput(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	w.Write([]byte("dtheap-check: verdict FAIL\n"))
+	start := time.Now()
+	drainOutput([]*os.File{w}, 300*time.Millisecond)
+	if d := time.Since(start); d < 300*time.Millisecond || d > 3*time.Second {
+		t.Errorf("unread pipe: returned after %v, want the 300ms limit", d)
+	}
+
+	w.Write([]byte("more\n"))
+	got := make(chan string, 1)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		b := make([]byte, 256)
+		n, _ := r.Read(b)
+		got <- string(b[:n])
+	}()
+	start = time.Now()
+	drainOutput([]*os.File{w}, 5*time.Second)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("read pipe: returned after %v", d)
+	}
+	select {
+	case s := <-got:
+		if !strings.HasSuffix(s, "more\n") {
+			t.Errorf("reader got %q", s)
+		}
+	default:
+		t.Error("drainOutput returned before the reader took the output")
+	}
+
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	start = time.Now()
+	drainOutput([]*os.File{f}, 5*time.Second)
+	if d := time.Since(start); d > 50*time.Millisecond {
+		t.Errorf("regular file: waited %v", d)
+	}
+}

@@ -48,7 +48,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&commands, "commands", strings.Join(uroot.DefaultCommands, ","), "u-root core commands in the busybox (each a tool of go.mod)")
 	fs.StringVar(&shell, "shell", "gosh", "u-root's shell, started after the uinit")
 	fs.StringVar(&uinit, "uinit", uroot.DefaultUinit, "where the checker goes; /bin/uinit links to it")
-	fs.Var(&uinitArgs, "uinit-arg", "argument for the checker in /etc/uinit.flags (repeatable; default --mount), e.g. --uinit-arg=--finally=poweroff")
+	fs.Var(&uinitArgs, "uinit-arg", "argument for the checker in /etc/uinit.flags (repeatable), e.g. --uinit-arg=--finally=poweroff")
 	fs.Var(&extra, "file", "extra file SRC:/DST (repeatable)")
 	fs.StringVar(&cache, "cache", "", "cache of u-root's part (default <user cache dir>/dtheap/uroot)")
 	fs.Usage = func() {

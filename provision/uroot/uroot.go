@@ -15,12 +15,12 @@
 //     module(s) under lib/modules/<release>/updates/ with modules.dep and modules.alias, the
 //     manifest, dev/console and dev/null.
 //
-// u-root's init (cmds/core/init, libinit.RunCommands in u-root v0.16.0) runs /bbin/uinit,
-// /bin/uinit or /buildbin/uinit, whichever exists, with /etc/uinit.flags as its arguments,
-// then the shell; it mounts devtmpfs, proc, sysfs and tmpfs but not debugfs, which the checker
-// reads, hence --mount among the default arguments. Modules it loads itself are
-// /lib/modules/*.ko and those named in /lib/modules-load.d: ours live one level deeper, so
-// the checker loads them by alias as before.
+// u-root's init (cmds/core/init and pkg/libinit in u-root v0.16.0) mounts devtmpfs, proc,
+// sysfs, debugfs and tmpfs (libinit.CreateRootfs: all the checker reads), then runs (osInitGo,
+// libinit.RunCommands) /bbin/uinit, /bin/uinit and /buildbin/uinit, whichever exist, with
+// /etc/uinit.flags as arguments, then the shell. The modules it loads itself
+// (libinit.InstallAllModules) are /lib/modules/*.ko and those named in
+// /lib/modules-load.d/*.conf: ours live deeper, so the checker loads them by alias as before.
 package uroot
 
 import (
@@ -59,17 +59,13 @@ var DefaultCommands = []string{"init", "gosh", "ls", "cat", "dmesg", "mount", "l
 // DefaultUinit is where the checker goes; mkuimage links /bin/uinit to it.
 const DefaultUinit = "/bin/dtheap-check"
 
-// DefaultUinitArgs are the checker's arguments in /etc/uinit.flags: u-root's init does not
-// mount debugfs.
-var DefaultUinitArgs = []string{"--mount"}
-
 // Base describes u-root's part of the image.
 type Base struct {
 	GOARCH    string   // arm64, arm, riscv64 or amd64
 	Commands  []string // names under cmds/core/ of u-root; default DefaultCommands
 	Shell     string   // default "gosh"; must be among Commands
 	Uinit     string   // path of the checker in the image; default DefaultUinit
-	UinitArgs []string // default DefaultUinitArgs
+	UinitArgs []string // the checker's arguments in /etc/uinit.flags (none by default)
 	// SourceDir is a directory inside the dtheap module: the u-root commands are resolved
 	// through its go.mod. Default: the current directory.
 	SourceDir string
@@ -95,9 +91,6 @@ func (b Base) withDefaults() (Base, error) {
 	}
 	if b.Uinit == "" {
 		b.Uinit = DefaultUinit
-	}
-	if b.UinitArgs == nil {
-		b.UinitArgs = DefaultUinitArgs
 	}
 	if b.Go == "" {
 		b.Go = "go"
@@ -285,6 +278,9 @@ func gzipFile(src, dst string) error {
 	}
 	if err == nil {
 		err = zw.Close()
+	}
+	if err == nil {
+		err = f.Chmod(0o644) // CreateTemp's 0600 would keep a shared cache from other users
 	}
 	if err == nil {
 		err = f.Close()
