@@ -6,8 +6,8 @@
 # buffers from chunks they keep, and must still fit exactly as many 64 KiB and 1 MiB buffers as
 # the pool holds, hand out only zeroed memory (across processes, under concurrent churn), and give
 # a freed pool back whole for one pool-sized allocation (after the fills and after a seeded mix of
-# carved and large buffers), and give the chunk they keep warm back under memory pressure (a
-# child fills memory with anonymous pages until the heap's shrinker has released it).
+# carved and large buffers), and give the chunk they keep warm back when reclaim asks (the
+# heap's shrinker, run through drop_caches).
 #
 # KDIR, IMAGE, HDR and SELFTEST come from the environment, else from kernel/refkernel/build.sh
 # --version KVERSION (default 6.1). Every dtheap command gets the tree's .config (--kconfig).

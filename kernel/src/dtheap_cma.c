@@ -334,6 +334,12 @@ static unsigned long dtheap_cma_shrink_scan(struct shrinker *shrinker,
 	return released ? released : SHRINK_STOP;
 }
 
+/*
+ * seeks = 0: an empty chunk takes no I/O to make again, only a cma_alloc(),
+ * so reclaim asks for half of the empty chunks at any priority
+ * (do_shrink_slab(), mm/vmscan.c on 6.1, mm/shrinker.c on 6.12): they go
+ * back at the first reclaim, not just before the OOM killer.
+ */
 static int dtheap_cma_shrinker_add(struct dtheap_cma *cma, const char *name)
 {
 #if DTHEAP_SHRINKER_ALLOC
@@ -342,6 +348,7 @@ static int dtheap_cma_shrinker_add(struct dtheap_cma *cma, const char *name)
 		return -ENOMEM;
 	cma->shrinker->count_objects = dtheap_cma_shrink_count;
 	cma->shrinker->scan_objects = dtheap_cma_shrink_scan;
+	cma->shrinker->seeks = 0;
 	cma->shrinker->private_data = cma;
 	shrinker_register(cma->shrinker);
 
@@ -349,7 +356,7 @@ static int dtheap_cma_shrinker_add(struct dtheap_cma *cma, const char *name)
 #else
 	cma->shrinker.count_objects = dtheap_cma_shrink_count;
 	cma->shrinker.scan_objects = dtheap_cma_shrink_scan;
-	cma->shrinker.seeks = DEFAULT_SEEKS;
+	cma->shrinker.seeks = 0;
 
 	return register_shrinker(&cma->shrinker, "dtheap-%s", name);
 #endif
