@@ -61,10 +61,28 @@ func (t *treeReader) reportAs(sev diag.Severity, rule, path, prop, hint, format 
 		Message: fmt.Sprintf(format, args...), Hint: hint})
 }
 
-// checkRoot is __reserved_mem_check_root: #size-cells and #address-cells must be present and
-// equal to the root's, and ranges present, or "Reserved memory: unsupported node format,
-// ignoring" and not one region is reserved. It reports whether the kernel uses the node.
+// rootRules are the rules about /reserved-memory itself, __reserved_mem_check_root:
+// #size-cells and #address-cells must be present and equal to the root's, and ranges present,
+// or "Reserved memory: unsupported node format, ignoring" and not one region is reserved. Each
+// reports whether the kernel may still use the node; all of them run.
+var rootRules = []struct {
+	rule  string
+	check func(t *treeReader, rm *dt.Node, path string) bool
+}{
+	{"rmem-cells", ruleRmemCells},
+	{"rmem-ranges", ruleRmemRanges},
+}
+
+// checkRoot runs rootRules and reports whether the kernel uses the node.
 func (t *treeReader) checkRoot(rm *dt.Node, path string) bool {
+	ok := true
+	for _, r := range rootRules {
+		ok = r.check(t, rm, path) && ok
+	}
+	return ok
+}
+
+func ruleRmemCells(t *treeReader, rm *dt.Node, path string) bool {
 	ok := true
 	for _, c := range []struct {
 		name string
@@ -82,12 +100,16 @@ func (t *treeReader) checkRoot(rm *dt.Node, path string) bool {
 			ok = false
 		}
 	}
+	return ok
+}
+
+func ruleRmemRanges(t *treeReader, rm *dt.Node, path string) bool {
 	if _, has := rm.LookProperty("ranges"); !has {
 		t.report("rmem-ranges", path, "", "add an empty ranges; to /reserved-memory",
 			"/reserved-memory has no ranges property: the kernel ignores every region under it ('unsupported node format, ignoring')")
-		ok = false
+		return false
 	}
-	return ok
+	return true
 }
 
 // available is of_fdt_device_is_available: no status, "ok" or "okay".
@@ -106,15 +128,112 @@ func available(n *dt.Node) (bool, string) {
 	return false, s[0]
 }
 
+// rmemNode is one /reserved-memory child as the node rules judge it: what the kernel has read
+// of it so far and the pool it makes.
+type rmemNode struct {
+	c    *dt.Node
+	path string
+	pool *Pool
+	// noMap and reusable are the node's flags (read before any rule that needs them).
+	noMap, reusable bool
+	// reg: the node is placed by its reg (false for a dynamic node, and on 7.3 for a reg the
+	// kernel cannot read, which it takes for no reg at all); entries are its <address size>
+	// pairs.
+	reg     bool
+	entries [][2]uint64
+	// skip: the kernel skips the node; no later rule runs on it and it makes no pool.
+	skip bool
+}
+
+// nodeStep is one entry of nodeRules: a tree-level rule of the validate catalog (its severity
+// and doc are there) judged on one /reserved-memory child, or a step that reads the node
+// for the rules after it (rule ""). when is its prerequisite: the rule runs only on a node
+// the kernel still reads, and only on the kind of node it is about.
+type nodeStep struct {
+	rule  string
+	when  nodeKind
+	check func(*treeReader, *rmemNode)
+}
+
+type nodeKind int
+
+const (
+	anyNode     nodeKind = iota // every node the kernel still reads
+	regNode                     // a node placed by its reg
+	dynamicNode                 // a node placed by the kernel (size, alignment, alloc-ranges)
+)
+
+// nodeRules are the node rules in the order the kernel meets what they judge (6.1
+// fdt_scan_reserved_mem -> __reserved_mem_reserve_reg, then __reserved_mem_alloc_size; the
+// same order in 6.12 and 7.3 of_reserved_mem.c), as dtc's checks.c runs its table: a step
+// that makes the kernel skip the node ends the run for it.
+var nodeRules = []nodeStep{
+	{"node-disabled", anyNode, ruleNodeDisabled},
+	{"", anyNode, readNode},
+	{"nomap-reusable", anyNode, ruleNoMapReusable},
+	{"reg-length", regNode, ruleRegLength},
+	{"reg-entries", regNode, ruleRegEntries},
+	{"reg-zero-size", regNode, ruleRegZeroSize},
+	{"no-reg-or-size", dynamicNode, ruleNoRegOrSize},
+	{"size-length", dynamicNode, ruleSizeLength},
+	{"alignment-length", dynamicNode, ruleAlignmentLength},
+	{"alignment-power-of-two", dynamicNode, ruleAlignmentPowerOfTwo},
+	{"alloc-ranges-length", dynamicNode, ruleAllocRangesLength},
+}
+
 // region reads one /reserved-memory child into the pools it makes at boot (none when the
-// kernel skips it, several for a reg of several entries that the kernel reserves). Kinds as
-// import always made them: reusable shared-dma-pool = cma, anything else reserved.
+// kernel skips it, several for a reg of several entries that the kernel reserves), running
+// nodeRules over it. Kinds as import always made them: reusable shared-dma-pool = cma,
+// anything else reserved.
 func (t *treeReader) region(c *dt.Node, path string) []*Pool {
-	if ok, st := available(c); !ok {
-		t.report("node-disabled", path, "status", "", "status = %q: the kernel skips this region", st)
+	n := &rmemNode{c: c, path: path}
+	if reg, ok := c.LookProperty("reg"); ok && len(reg.Value) > 0 {
+		n.reg = true
+	}
+	for _, st := range nodeRules {
+		if n.skip {
+			return nil
+		}
+		if (st.when == regNode && !n.reg) || (st.when == dynamicNode && n.reg) {
+			continue
+		}
+		st.check(t, n)
+	}
+	if n.skip {
 		return nil
 	}
-	p := &Pool{Name: baseName(c.Name), Node: c.Name, Path: path}
+	if !n.reg {
+		return []*Pool{n.pool}
+	}
+	var out []*Pool
+	for i, e := range n.entries {
+		if e[1] == 0 {
+			continue // reg-zero-size
+		}
+		q := *n.pool
+		q.Fixed, q.Base, q.Size = true, e[0], e[1]
+		if i > 0 {
+			q.Name = fmt.Sprintf("%s-%d", n.pool.Name, i)
+			q.Default, q.Kind, q.Comment = false, plan.KindReserved, fmt.Sprintf("entry %d of reg of %s", i, c.Name)
+		}
+		out = append(out, &q)
+	}
+	return out
+}
+
+// ruleNodeDisabled: of_fdt_device_is_available, the kernel skips the node.
+func ruleNodeDisabled(t *treeReader, n *rmemNode) {
+	if ok, st := available(n.c); !ok {
+		t.report("node-disabled", n.path, "status", "", "status = %q: the kernel skips this region", st)
+		n.skip = true
+	}
+}
+
+// readNode reads the node's name, flags and compatible into its pool (no rule: what the rules
+// after it need).
+func readNode(t *treeReader, n *rmemNode) {
+	c := n.c
+	p := &Pool{Name: baseName(c.Name), Node: c.Name, Path: n.path}
 	if p.Name == "" {
 		p.Name = "unnamed"
 	}
@@ -122,10 +241,11 @@ func (t *treeReader) region(c *dt.Node, path string) []*Pool {
 	// devicetree specification allows in a node name (dtc refuses the rest; a blob may not).
 	if err := escape.CheckNodeName(c.Name); err != nil {
 		t.notes = append(t.notes, fmt.Sprintf("/reserved-memory child skipped: %v", err))
-		return nil
+		n.skip = true
+		return
 	}
-	_, noMap := c.LookProperty("no-map")
-	_, reusable := c.LookProperty("reusable")
+	_, n.noMap = c.LookProperty("no-map")
+	_, n.reusable = c.LookProperty("reusable")
 	_, def := c.LookProperty("linux,cma-default")
 	shared := false
 	if cp, ok := c.LookProperty("compatible"); ok {
@@ -138,136 +258,179 @@ func (t *treeReader) region(c *dt.Node, path string) []*Pool {
 			}
 		}
 	}
-	p.NoMap = noMap
+	p.NoMap = n.noMap
 	switch {
-	case noMap && reusable:
-		// rmem_cma_setup refuses no-map (kernel/dma/contiguous.c "!reusable || nomap"),
-		// rmem_dma_setup refuses reusable (kernel/dma/coherent.c): no pool, but the memory was
-		// already marked no-map at reservation. A reserved no-map region is what remains.
-		what := "no pool is made ('compatible matching fail') and the memory goes back to the kernel"
-		if kernelModel(t.version).NoMapReusable == kmodel.Lost {
-			what = "no pool is made ('nomap reusable') and the memory stays out of the linear map, used by nothing"
-		}
-		t.report("nomap-reusable", path, "reusable", "drop no-map (a CMA pool) or reusable (a no-map carveout)",
-			"no-map and reusable together: kernel %s: %s", t.version, what)
+	case n.noMap && n.reusable:
+		// No pool is made (ruleNoMapReusable): a reserved no-map region is what remains.
 		p.Kind, p.Comment = plan.KindReserved, "no-map and reusable in the tree: the kernel makes no pool"
 		if shared {
 			p.Compatible = "shared-dma-pool"
 		}
-	case reusable && shared:
+	case n.reusable && shared:
 		p.Kind, p.Default = plan.KindCMA, def
 	default:
 		// reusable without shared-dma-pool: a driver's own reusable region (no CMA area);
 		// the board format keeps it as a plain reservation.
 		p.Kind = plan.KindReserved
 	}
-	newKernel := kernelModel(t.version).AddrSizeProp
-	entry := t.ac + t.sc
-	if reg, ok := c.LookProperty("reg"); ok && len(reg.Value) > 0 {
-		if len(reg.Value)%(4*entry) != 0 {
-			if newKernel {
-				// of_flat_dt_get_addr_size_prop returns NULL: as if there were no reg.
-				t.reportAs(diag.Error, "reg-length", path, "reg", fmt.Sprintf("write reg as <address size> pairs of %d+%d cells", t.ac, t.sc),
-					"reg is %d bytes, not a whole number of %d-cell <address size> entries: kernel %s reads it as no reg at all", len(reg.Value), entry, t.version)
-				return t.dynamic(c, p, path)
-			}
-			t.report("reg-length", path, "reg", fmt.Sprintf("write reg as <address size> pairs of %d+%d cells", t.ac, t.sc),
-				"reg is %d bytes, not a whole number of %d-cell <address size> entries: 'invalid reg property', the kernel skips the node", len(reg.Value), entry)
-			return nil
-		}
-		ps, err := pairs(reg, t.ac, t.sc)
-		if err != nil {
-			t.report("reg-length", path, "reg", "", "reg: %v: the kernel cannot read it", err)
-			return nil
-		}
-		if len(ps) > 1 {
-			if newKernel {
-				t.reportAs(diag.Warning, "reg-entries", path, "reg", "one region per node: split it",
-					"reg has %d <address size> entries: kernel %s reserves only the first ('only the first is used'), the others stay free memory", len(ps), t.version)
-				ps = ps[:1]
-			} else {
-				t.report("reg-entries", path, "reg", "",
-					"reg has %d <address size> entries: kernel %s reserves each one and records the first", len(ps), t.version)
-			}
-		}
-		var out []*Pool
-		for i, e := range ps {
-			if e[1] == 0 {
-				t.report("reg-zero-size", path, "reg", "give it a size, or let the boot loader fill it in (then this is expected)",
-					"reg entry %d has size 0 at 0x%x: the kernel reserves nothing ('failed to reserve memory for node')", i, e[0])
-				continue
-			}
-			q := *p
-			q.Fixed, q.Base, q.Size = true, e[0], e[1]
-			if i > 0 {
-				q.Name = fmt.Sprintf("%s-%d", p.Name, i)
-				q.Default, q.Kind, q.Comment = false, plan.KindReserved, fmt.Sprintf("entry %d of reg of %s", i, c.Name)
-			}
-			out = append(out, &q)
-		}
-		return out
-	}
-	return t.dynamic(c, p, path)
+	n.pool = p
 }
 
-// dynamic reads a size-placed region (__reserved_mem_alloc_size).
-func (t *treeReader) dynamic(c *dt.Node, p *Pool, path string) []*Pool {
-	sz, ok := c.LookProperty("size")
-	if !ok {
-		t.report("no-reg-or-size", path, "", "give it reg (fixed) or size (placed by the kernel)", "neither reg nor size: the kernel skips this node without a word")
-		return nil
+// ruleNoMapReusable: rmem_cma_setup refuses no-map (kernel/dma/contiguous.c "!reusable ||
+// nomap"), rmem_dma_setup refuses reusable (kernel/dma/coherent.c): no pool, but the memory
+// was already marked no-map at reservation.
+func ruleNoMapReusable(t *treeReader, n *rmemNode) {
+	if !n.noMap || !n.reusable {
+		return
 	}
+	what := "no pool is made ('compatible matching fail') and the memory goes back to the kernel"
+	if kernelModel(t.version).NoMapReusable == kmodel.Lost {
+		what = "no pool is made ('nomap reusable') and the memory stays out of the linear map, used by nothing"
+	}
+	t.report("nomap-reusable", n.path, "reusable", "drop no-map (a CMA pool) or reusable (a no-map carveout)",
+		"no-map and reusable together: kernel %s: %s", t.version, what)
+}
+
+// ruleRegLength: __reserved_mem_reserve_reg's "invalid reg property" (6.1, 6.12); 7.3's
+// of_flat_dt_get_addr_size_prop returns NULL for it, as if there were no reg.
+func ruleRegLength(t *treeReader, n *rmemNode) {
+	reg, _ := n.c.LookProperty("reg")
+	entry := t.ac + t.sc
+	if len(reg.Value)%(4*entry) != 0 {
+		if kernelModel(t.version).AddrSizeProp {
+			t.reportAs(diag.Error, "reg-length", n.path, "reg", fmt.Sprintf("write reg as <address size> pairs of %d+%d cells", t.ac, t.sc),
+				"reg is %d bytes, not a whole number of %d-cell <address size> entries: kernel %s reads it as no reg at all", len(reg.Value), entry, t.version)
+			n.reg = false // the dynamic rules judge it
+			return
+		}
+		t.report("reg-length", n.path, "reg", fmt.Sprintf("write reg as <address size> pairs of %d+%d cells", t.ac, t.sc),
+			"reg is %d bytes, not a whole number of %d-cell <address size> entries: 'invalid reg property', the kernel skips the node", len(reg.Value), entry)
+		n.skip = true
+		return
+	}
+	ps, err := pairs(reg, t.ac, t.sc)
+	if err != nil {
+		t.report("reg-length", n.path, "reg", "", "reg: %v: the kernel cannot read it", err)
+		n.skip = true
+		return
+	}
+	n.entries = ps
+}
+
+// ruleRegEntries: 6.1 and 6.12 reserve every entry and record the first; 7.3
+// (of_flat_dt_get_addr_size_prop, "only the first is used") reserves only the first.
+func ruleRegEntries(t *treeReader, n *rmemNode) {
+	if len(n.entries) < 2 {
+		return
+	}
+	if kernelModel(t.version).AddrSizeProp {
+		t.reportAs(diag.Warning, "reg-entries", n.path, "reg", "one region per node: split it",
+			"reg has %d <address size> entries: kernel %s reserves only the first ('only the first is used'), the others stay free memory", len(n.entries), t.version)
+		n.entries = n.entries[:1]
+		return
+	}
+	t.report("reg-entries", n.path, "reg", "",
+		"reg has %d <address size> entries: kernel %s reserves each one and records the first", len(n.entries), t.version)
+}
+
+// ruleRegZeroSize: an entry of size 0 is reserved by nobody ("failed to reserve memory for
+// node"); region leaves it out.
+func ruleRegZeroSize(t *treeReader, n *rmemNode) {
+	for i, e := range n.entries {
+		if e[1] == 0 {
+			t.report("reg-zero-size", n.path, "reg", "give it a size, or let the boot loader fill it in (then this is expected)",
+				"reg entry %d has size 0 at 0x%x: the kernel reserves nothing ('failed to reserve memory for node')", i, e[0])
+		}
+	}
+}
+
+// ruleNoRegOrSize: __reserved_mem_alloc_size returns -EINVAL without a word when there is no
+// size.
+func ruleNoRegOrSize(t *treeReader, n *rmemNode) {
+	if _, ok := n.c.LookProperty("size"); !ok {
+		t.report("no-reg-or-size", n.path, "", "give it reg (fixed) or size (placed by the kernel)", "neither reg nor size: the kernel skips this node without a word")
+		n.skip = true
+	}
+}
+
+// ruleSizeLength: __reserved_mem_alloc_size's "invalid size property".
+func ruleSizeLength(t *treeReader, n *rmemNode) {
+	sz, _ := n.c.LookProperty("size")
 	if len(sz.Value) != 4*t.sc {
-		t.report("size-length", path, "size", fmt.Sprintf("write size with #size-cells = %d cell(s)", t.sc),
+		t.report("size-length", n.path, "size", fmt.Sprintf("write size with #size-cells = %d cell(s)", t.sc),
 			"size is %d bytes, not %d cell(s) (the root's #size-cells): 'invalid size property', the kernel skips the node", len(sz.Value), t.sc)
-		return nil
+		n.skip = true
+		return
 	}
 	cs, _ := cells(sz)
 	v, err := joinCells(cs)
 	if err != nil {
-		t.report("size-length", path, "size", "", "size: %v", err)
-		return nil
+		t.report("size-length", n.path, "size", "", "size: %v", err)
+		n.skip = true
+		return
 	}
-	p.Size = v
-	if al, ok := c.LookProperty("alignment"); ok {
-		if len(al.Value) != 4*t.ac {
-			t.report("alignment-length", path, "alignment", fmt.Sprintf("write alignment with #address-cells = %d cell(s)", t.ac),
-				"alignment is %d bytes, not %d cell(s) (the root's #address-cells): 'invalid alignment property', the kernel skips the node", len(al.Value), t.ac)
-			return nil
-		}
-		cs, _ := cells(al)
-		if p.Alignment, err = joinCells(cs); err != nil {
-			t.report("alignment-length", path, "alignment", "", "alignment: %v", err)
-			return nil
-		}
-		if p.Alignment != 0 && bits.OnesCount64(p.Alignment) != 1 {
-			t.report("alignment-power-of-two", path, "alignment", "use a power of two",
-				"alignment 0x%x is not a power of two: memblock's round_down masks with 0x%x, so the region is placed at an address that is not a multiple of it", p.Alignment, p.Alignment-1)
-		}
+	n.pool.Size = v
+}
+
+// ruleAlignmentLength: __reserved_mem_alloc_size's "invalid alignment property".
+func ruleAlignmentLength(t *treeReader, n *rmemNode) {
+	al, ok := n.c.LookProperty("alignment")
+	if !ok {
+		return
 	}
-	if ar, ok := c.LookProperty("alloc-ranges"); ok {
-		entry := 4 * (t.ac + t.sc)
-		if len(ar.Value)%entry != 0 {
-			if kernelModel(t.version).OddAllocRanges == kmodel.Ignored {
-				// of_flat_dt_get_addr_size_prop returns NULL: the region is placed anywhere.
-				t.reportAs(diag.Warning, "alloc-ranges-length", path, "alloc-ranges", fmt.Sprintf("write <address size> pairs of %d+%d cells", t.ac, t.sc),
-					"alloc-ranges is %d bytes, not a whole number of %d-cell pairs: kernel %s ignores it and places the region anywhere", len(ar.Value), t.ac+t.sc, t.version)
-				return []*Pool{p}
-			}
-			t.report("alloc-ranges-length", path, "alloc-ranges", fmt.Sprintf("write <address size> pairs of %d+%d cells", t.ac, t.sc),
-				"alloc-ranges is %d bytes, not a whole number of %d-cell pairs: 'invalid alloc-ranges property', the kernel skips the node", len(ar.Value), t.ac+t.sc)
-			return nil
-		}
-		ps, err := pairs(ar, t.ac, t.sc)
-		if err != nil {
-			t.report("alloc-ranges-length", path, "alloc-ranges", "", "alloc-ranges: %v", err)
-			return nil
-		}
-		for _, r := range ps {
-			p.AllocRanges = append(p.AllocRanges, plan.Range{Base: r[0], Size: r[1]})
-		}
+	if len(al.Value) != 4*t.ac {
+		t.report("alignment-length", n.path, "alignment", fmt.Sprintf("write alignment with #address-cells = %d cell(s)", t.ac),
+			"alignment is %d bytes, not %d cell(s) (the root's #address-cells): 'invalid alignment property', the kernel skips the node", len(al.Value), t.ac)
+		n.skip = true
+		return
 	}
-	return []*Pool{p}
+	cs, _ := cells(al)
+	v, err := joinCells(cs)
+	if err != nil {
+		t.report("alignment-length", n.path, "alignment", "", "alignment: %v", err)
+		n.skip = true
+		return
+	}
+	n.pool.Alignment = v
+}
+
+// ruleAlignmentPowerOfTwo: memblock's round_down masks with alignment-1.
+func ruleAlignmentPowerOfTwo(t *treeReader, n *rmemNode) {
+	if a := n.pool.Alignment; a != 0 && bits.OnesCount64(a) != 1 {
+		t.report("alignment-power-of-two", n.path, "alignment", "use a power of two",
+			"alignment 0x%x is not a power of two: memblock's round_down masks with 0x%x, so the region is placed at an address that is not a multiple of it", a, a-1)
+	}
+}
+
+// ruleAllocRangesLength: 6.1 and 6.12 __reserved_mem_alloc_size skip the node ("invalid
+// alloc-ranges property"); 7.3's of_flat_dt_get_addr_size_prop returns NULL and the region
+// is placed anywhere.
+func ruleAllocRangesLength(t *treeReader, n *rmemNode) {
+	ar, ok := n.c.LookProperty("alloc-ranges")
+	if !ok {
+		return
+	}
+	entry := 4 * (t.ac + t.sc)
+	if len(ar.Value)%entry != 0 {
+		if kernelModel(t.version).OddAllocRanges == kmodel.Ignored {
+			t.reportAs(diag.Warning, "alloc-ranges-length", n.path, "alloc-ranges", fmt.Sprintf("write <address size> pairs of %d+%d cells", t.ac, t.sc),
+				"alloc-ranges is %d bytes, not a whole number of %d-cell pairs: kernel %s ignores it and places the region anywhere", len(ar.Value), t.ac+t.sc, t.version)
+			return
+		}
+		t.report("alloc-ranges-length", n.path, "alloc-ranges", fmt.Sprintf("write <address size> pairs of %d+%d cells", t.ac, t.sc),
+			"alloc-ranges is %d bytes, not a whole number of %d-cell pairs: 'invalid alloc-ranges property', the kernel skips the node", len(ar.Value), t.ac+t.sc)
+		n.skip = true
+		return
+	}
+	ps, err := pairs(ar, t.ac, t.sc)
+	if err != nil {
+		t.report("alloc-ranges-length", n.path, "alloc-ranges", "", "alloc-ranges: %v", err)
+		n.skip = true
+		return
+	}
+	for _, r := range ps {
+		n.pool.AllocRanges = append(n.pool.AllocRanges, plan.Range{Base: r[0], Size: r[1]})
+	}
 }
 
 // nodePath joins a parent path and a child name.
