@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bytes"
 	"encoding/binary"
 	"unsafe"
 )
@@ -44,8 +45,25 @@ func words(mem []byte) []uint64 {
 	return unsafe.Slice((*uint64)(unsafe.Pointer(&mem[0])), len(mem)/8)
 }
 
-// firstNonZero returns the offset of the first byte of mem that is not zero, or -1.
+// zeroBlock is what firstNonZero compares mem with, a block at a time.
+var zeroBlock [4096]byte
+
+// firstNonZero returns the offset of the first byte of mem that is not zero, or -1. Blocks are
+// compared with bytes.Equal, whose arm64 assembly loads 32 bytes per instruction where the
+// word loop loads 8: under TCG every load costs a software TLB lookup. Only a block that
+// differs is searched a word at a time.
 func firstNonZero(mem []byte) int {
+	for off := 0; off < len(mem); off += len(zeroBlock) {
+		end := min(off+len(zeroBlock), len(mem))
+		if !bytes.Equal(mem[off:end], zeroBlock[:end-off]) {
+			return off + firstNonZeroWords(mem[off:end])
+		}
+	}
+	return -1
+}
+
+// firstNonZeroWords is firstNonZero a word at a time.
+func firstNonZeroWords(mem []byte) int {
 	w := words(mem)
 	for i, v := range w {
 		if v != 0 {
