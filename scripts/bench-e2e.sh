@@ -12,6 +12,9 @@
 #      the minimal /init (bench/guest/mininit: mounts, powers off), the same loading the heap
 #      module (MININIT_LOAD=1), and dtheap-check --timings; all with printk.time=1, timed from
 #      the kernel's printk clock. Archives differ only in /init. BOOT_BOOTS=0 skips this part.
+#      BENCH_CHECKER_BEFORE=PATH (a dtheap-check built elsewhere, e.g. from an older commit)
+#      adds a fourth variant in the same rounds, "dtheap-check (before)": a before/after of the
+#      checker on the same module, kernel and load.
 #      The report's targets: issue #8's (< 10% over the minimal /init) and issue #14's (at most
 #      100 ms over the minimal /init + module load).
 #
@@ -55,6 +58,10 @@ $dtheap initramfs "${kc[@]}" "$board" --module "$ko" --checker "$work/dtheap-che
 	--file "$work/heapbench:/usr/bin/heapbench" -o "$work/bench.cpio.gz" 2>/dev/null
 $dtheap initramfs "${kc[@]}" "$board" --module "$ko" --checker "$work/dtheap-check" -o "$work/check.cpio.gz" 2>/dev/null
 $dtheap initramfs "${kc[@]}" "$board" --module "$ko" --checker "$work/mininit" -o "$work/base.cpio.gz" 2>/dev/null
+before=${BENCH_CHECKER_BEFORE:-}
+if [ -n "$before" ]; then
+	$dtheap initramfs "${kc[@]}" "$board" --module "$ko" --checker "$before" -o "$work/before.cpio.gz" 2>/dev/null
+fi
 
 # boot INITRAMFS CONSOLE CMDLINE-EXTRA: the console (CR stripped) lands in CONSOLE.
 boot() {
@@ -88,6 +95,11 @@ for i in $(seq 1 "$boot_boots"); do
 	boot "$work/check.cpio.gz" "$work/check-$i.txt" "dtheap.timings"
 	grep -q "^dtheap-check: verdict PASS" "$work/check-$i.txt" || fail "the checker did not pass: $work/check-$i.txt"
 	args+=(--baseline "$work/base-$i.txt" --extra "minimal /init + module load=$work/base-module-$i.txt" --checker "$work/check-$i.txt")
+	if [ -n "$before" ]; then
+		boot "$work/before.cpio.gz" "$work/before-$i.txt" "dtheap.timings"
+		grep -q "^dtheap-check: verdict PASS" "$work/before-$i.txt" || fail "the before checker did not pass: $work/before-$i.txt"
+		args+=(--extra "dtheap-check (before)=$work/before-$i.txt")
+	fi
 done
 log "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
