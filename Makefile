@@ -82,7 +82,8 @@ COUNT ?= 1
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count $(COUNT) ./bench/generator
 
-# Heap and boot-check benchmarks inside the QEMU guest (issue #8; BENCHMARKS.md). Not part of
-# `make test`: several emulated boots, minutes. BENCH_BOOTS, BOOT_BOOTS, HEAPBENCH_ROUNDS tune it.
+# Heap and boot-check benchmarks inside the QEMU guest (issues #8 and #14; BENCHMARKS.md). Not part of
+# `make test`: several emulated boots, minutes. BENCH_BOOTS, BOOT_BOOTS, HEAPBENCH_ROUNDS,
+# HEAPBENCH_PACE_US and BENCH_KVERSION (6.1, 6.12, 7.3) tune it.
 bench-e2e: build
 	./scripts/bench-e2e.sh

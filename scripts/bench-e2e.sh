@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make bench-e2e: the guest-side benchmarks of issue #8 on the QEMU board, on the 6.1 reference
-# kernel (BENCH_KVERSION=6.12 or 7.3 for another cached reference kernel), the way
+# make bench-e2e: the guest-side benchmarks of issues #8 and #14 on the QEMU board, on the 6.1
+# reference kernel (BENCH_KVERSION=6.12 or 7.3 for another cached reference kernel), the way
 # scripts/e2e.sh boots it (every dtheap command gets that kernel's .config).
 #
 #   1. Heaps: boots BENCH_BOOTS times (default 3) an initramfs whose dtheap-check execs
@@ -8,6 +8,10 @@
 #      measures alloc+free, mmap+first touch, the memset floor and fragmentation on every heap
 #      of /dev/dma_heap (the kernel's system and linux,cma heaps and dtheap's), HEAPBENCH_ROUNDS
 #      interleaved rounds per boot (default 5), and powers off. BENCH_BOOTS=0 skips this part.
+#      Alloc+free is measured three ways: a tight loop, paced (an untimed idle gap of
+#      HEAPBENCH_PACE_US, default 5000, before each sample, every heap and memset alike: zeroed
+#      memory is available to a heap that zeroes ahead of time) and, for such heaps, exhausted
+#      (pool full but one dirty buffer).
 #   2. Boot check: boots BOOT_BOOTS times (default 5) each of three /init variants, interleaved:
 #      the minimal /init (bench/guest/mininit: mounts, powers off), the same loading the heap
 #      module (MININIT_LOAD=1), and dtheap-check --timings; all with printk.time=1, timed from
@@ -32,6 +36,7 @@ heap_boots=${BENCH_BOOTS:-3}
 boot_boots=${BOOT_BOOTS:-5}
 rounds=${HEAPBENCH_ROUNDS:-5}
 seed=${HEAPBENCH_SEED:-1}
+pace=${HEAPBENCH_PACE_US:-5000}
 rm -rf "$work" && mkdir -p "$work"
 log() { echo "bench-e2e: $*" >&2; }
 fail() { echo "bench-e2e: FAIL: $*" >&2; exit 1; }
@@ -81,7 +86,7 @@ args=()
 for i in $(seq 1 "$heap_boots"); do
 	c=$work/heap-$i.txt
 	log "heaps: boot $i of $heap_boots ($rounds rounds; load $(cut -d' ' -f1 /proc/loadavg))"
-	boot "$work/bench.cpio.gz" "$c" "dtheap.then=/usr/bin/heapbench HEAPBENCH_ROUNDS=$rounds HEAPBENCH_SEED=$seed"
+	boot "$work/bench.cpio.gz" "$c" "dtheap.then=/usr/bin/heapbench HEAPBENCH_ROUNDS=$rounds HEAPBENCH_SEED=$seed HEAPBENCH_PACE_US=$pace"
 	grep -q "^dtheap-check: verdict PASS" "$c" || fail "the checker did not pass before the benchmark: $c"
 	grep -q "^BENCH-END status=ok" "$c" || fail "heapbench did not finish cleanly: $c"
 	args+=(--heap "$c")

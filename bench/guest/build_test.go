@@ -47,12 +47,14 @@ func TestHeapbenchOnHost(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "no-such-dir: No such file or directory") {
 		t.Errorf("missing heap directory: %v, output %q; want exit 2 naming it", err, out)
 	}
-	if out, err := exec.Command(bin, "--rounds", "0").CombinedOutput(); err == nil || !strings.Contains(string(out), "usage:") {
-		t.Errorf("--rounds 0: %v %q, want usage error", err, out)
+	for _, args := range [][]string{{"--rounds", "0"}, {"--pace-us", "-1"}, {"--pace-us", "2000000"}} {
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err == nil || !strings.Contains(string(out), "usage:") {
+			t.Errorf("%v: %v %q, want usage error", args, err, out)
+		}
 	}
 
-	// An empty heap directory: only the memset floor runs, and the output parses.
-	cmd = exec.Command(bin, "--dir", t.TempDir(), "--quick", "--seed", "3")
+	// An empty heap directory: only the memset floor runs, tight and paced, and the output parses.
+	cmd = exec.Command(bin, "--dir", t.TempDir(), "--quick", "--seed", "3", "--pace-us", "1000")
 	cmd.Env = append(os.Environ(), "HEAPBENCH_ROUNDS=2")
 	b, err := cmd.Output()
 	if err != nil {
@@ -62,17 +64,27 @@ func TestHeapbenchOnHost(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseRun of heapbench's own output: %v\n%s", err, b)
 	}
-	if !r.Complete || r.Status != "ok" || r.Seed != 3 || r.Rounds != 1 || len(r.Heaps) != 0 {
+	if !r.Complete || r.Status != "ok" || r.Seed != 3 || r.Rounds != 1 || len(r.Heaps) != 0 || r.PaceUS != 1000 {
 		t.Errorf("run: %+v (--quick means one round)", r)
 	}
-	if len(r.Samples) != 4 {
-		t.Fatalf("want the memset floor at 4 sizes, got %+v", r.Samples)
+	if len(r.Samples) != 8 {
+		t.Fatalf("want the memset floor, tight and paced, at 4 sizes, got %+v", r.Samples)
 	}
 	for i, size := range []uint64{4 << 10, 64 << 10, 1 << 20, 8 << 20} {
-		s := r.Samples[i]
-		if s.Heap != MemsetHeap || s.Op != OpMemset || s.Size != size || s.N < 1 || s.P90NS < s.MedianNS {
-			t.Errorf("sample %d: %+v", i, s)
+		for j, op := range []string{OpMemset, OpMemsetPaced} {
+			s := r.Samples[2*i+j]
+			if s.Heap != MemsetHeap || s.Op != op || s.Size != size || s.N < 1 || s.P90NS < s.MedianNS {
+				t.Errorf("sample %d: %+v, want %s", 2*i+j, s, op)
+			}
 		}
+	}
+	// --pace-us 0: no paced samples.
+	b, err = exec.Command(bin, "--dir", t.TempDir(), "--quick", "--pace-us", "0").Output()
+	if err != nil {
+		t.Fatalf("--pace-us 0: %v\n%s", err, b)
+	}
+	if r, err := ParseRun(string(b)); err != nil || len(r.Samples) != 4 || r.PaceUS != 0 {
+		t.Errorf("--pace-us 0: %v, %+v; want 4 memset samples only", err, r)
 	}
 	if !strings.Contains(string(b), "heapbench: done (0 heaps, 1 rounds, 0 errors)") {
 		t.Errorf("no closing line:\n%s", b)

@@ -1,5 +1,5 @@
 // Package guest reads what the in-guest benchmarks of `make bench-e2e` print on the QEMU
-// console and turns several boots into one report: heapbench's BENCH/HEAP/SKIP/FRAG lines
+// console and turns several boots into one report: heapbench's BENCH/HEAP/SKIP/REGIME/FRAG lines
 // (bench/guest/heapbench), the kernel's printk timestamps of the boot, and dtheap-check's
 // --timings lines. Numbers are medians over boots of the per-boot medians; ratios are taken
 // against the kernel's own heaps measured on the same boot.
@@ -20,6 +20,17 @@ const (
 	OpTouch  = "mmap_touch" // mmap + one write per page
 	OpMemset = "memset"     // user-space memset(0) of a faulted-in buffer: the floor
 	OpCMARaw = "cma_raw"    // cma_alloc + cma_release on the heap's own CMA area via CMA debugfs
+	// OpPaced is alloc + close after an untimed idle gap (HEAPBENCH_PACE_US): a heap that zeroes
+	// ahead of time has zeroed memory available. Every heap is paced the same way.
+	OpPaced = "alloc_paced"
+	// OpMemsetPaced is the memset floor with the same idle gaps.
+	OpMemsetPaced = "memset_paced"
+	// OpExhausted is alloc + close in a tight loop with the pool full but for one freed, dirty
+	// buffer: no zeroed memory exists. Only heaps that zero ahead of time.
+	OpExhausted = "alloc_exhausted"
+	// OpMemsetExhausted is a memset of the size after each exhausted sample, under the heap's
+	// name: the floor measured at the same moments as OpExhausted.
+	OpMemsetExhausted = "memset_exhausted"
 )
 
 // MemsetHeap is the heap name heapbench gives the memset floor.
@@ -48,6 +59,16 @@ type Skip struct {
 	Size   uint64 `json:"size"`
 	Op     string `json:"op"`
 	Reason string `json:"reason"`
+}
+
+// Regime counts, for a heap that zeroes ahead of time, the samples of a paced or exhausted run
+// before which its debugfs showed at least the size zeroed.
+type Regime struct {
+	Heap        string `json:"heap"`
+	Size        uint64 `json:"size"`
+	Op          string `json:"op"`
+	ZeroedReady int    `json:"zeroed_ready"`
+	N           int    `json:"n"`
 }
 
 // Frag is the state of a pool heap after the random alloc/free workload: the largest single
@@ -79,7 +100,10 @@ type Run struct {
 	Heaps   []Heap   `json:"heaps"`
 	Samples []Sample `json:"samples"`
 	Skips   []Skip   `json:"skips,omitempty"`
+	Regimes []Regime `json:"regimes,omitempty"`
 	Frags   []Frag   `json:"frags"`
+	// PaceUS is the idle gap before each paced sample (0: none, or a heapbench before them).
+	PaceUS uint64 `json:"pace_us,omitempty"`
 	// Migrated is, per heap, the pages the kernel migrated (pgmigrate_success) while that heap's
 	// timed allocations ran: the cost CMA pays when movable pages sit in its range.
 	Migrated map[string]uint64 `json:"migrated_pages,omitempty"`
@@ -145,6 +169,9 @@ func ParseRun(console string) (*Run, error) {
 			}
 			f := fieldReader{kv: fields(line), line: n}
 			r = &Run{Rounds: f.int("rounds"), Seed: f.uint("seed")}
+			if _, ok := f.kv["pace_us"]; ok {
+				r.PaceUS = f.uint("pace_us")
+			}
 			if f.err != nil {
 				return nil, f.err
 			}
@@ -161,6 +188,9 @@ func ParseRun(console string) (*Run, error) {
 			s := Sample{Heap: f.str("heap"), Size: f.uint("size"), Op: f.str("op"),
 				MedianNS: float64(f.uint("median_ns")), P90NS: float64(f.uint("p90_ns")), N: f.int("n")}
 			r.Samples = append(r.Samples, s)
+		case "REGIME":
+			r.Regimes = append(r.Regimes, Regime{Heap: f.str("heap"), Size: f.uint("size"), Op: f.str("op"),
+				ZeroedReady: f.int("zeroed_ready"), N: f.int("n")})
 		case "SKIP":
 			r.Skips = append(r.Skips, Skip{Heap: f.str("heap"), Size: f.uint("size"), Op: f.str("op"), Reason: f.str("reason")})
 		case "FRAG":

@@ -13,12 +13,19 @@ import (
 func console(cmaAlloc1M, dspAlloc1M string) string {
 	return strings.ReplaceAll(`[    1.000000] dtheap: heap dsp: carveout on dsp@70000000 base 0x70000000 size 0x3000000
 dtheap-check: exec /usr/bin/heapbench
-BENCH-BEGIN version=1 rounds=3 seed=7 page=4096 heaps=4
+BENCH-BEGIN version=2 rounds=3 seed=7 page=4096 heaps=4 pace_us=5000
 HEAP name=linux,cma provider=kernel kind=cma
 HEAP name=system provider=kernel kind=system
 HEAP name=dsp provider=dtheap kind=carveout
 HEAP name=video@60000000 provider=dtheap kind=cma
 BENCH heap=- size=1048576 op=memset median_ns=40000 p90_ns=42000 n=60 mibps=25000.0
+BENCH heap=- size=1048576 op=memset_paced median_ns=50000 p90_ns=52000 n=30 mibps=20000.0
+BENCH heap=linux,cma size=1048576 op=alloc_paced median_ns=220000 p90_ns=250000 n=30 mibps=4545.5
+BENCH heap=dsp size=1048576 op=alloc_paced median_ns=20000 p90_ns=25000 n=30 mibps=50000.0
+BENCH heap=dsp size=1048576 op=alloc_exhausted median_ns=52000 p90_ns=60000 n=60 mibps=19230.8
+BENCH heap=dsp size=1048576 op=memset_exhausted median_ns=47000 p90_ns=50000 n=60 mibps=21276.6
+REGIME heap=dsp size=1048576 op=alloc_paced zeroed_ready=30 n=30
+REGIME heap=dsp size=1048576 op=alloc_exhausted zeroed_ready=2 n=60
 BENCH heap=linux,cma size=1048576 op=alloc median_ns=`+cmaAlloc1M+` p90_ns=250000 n=60 mibps=5000.0
 BENCH heap=linux,cma size=1048576 op=mmap_touch median_ns=90000 p90_ns=95000 n=24 mibps=1.0
 BENCH heap=system size=1048576 op=alloc median_ns=300000 p90_ns=330000 n=60 mibps=3333.3
@@ -51,12 +58,15 @@ func TestParseRun(t *testing.T) {
 	if len(r.Heaps) != 4 || r.HeapByName("dsp") != (Heap{"dsp", "dtheap", "carveout"}) {
 		t.Errorf("heaps: %+v", r.Heaps)
 	}
-	if len(r.Samples) != 8 {
-		t.Errorf("%d samples, want 8: %+v", len(r.Samples), r.Samples)
+	if len(r.Samples) != 13 {
+		t.Errorf("%d samples, want 13: %+v", len(r.Samples), r.Samples)
+	}
+	if r.PaceUS != 5000 || len(r.Regimes) != 2 || r.Regimes[1] != (Regime{"dsp", 1 << 20, OpExhausted, 2, 60}) {
+		t.Errorf("pace %d, regimes %+v", r.PaceUS, r.Regimes)
 	}
 	want := Sample{Heap: "linux,cma", Size: 1 << 20, Op: OpAlloc, MedianNS: 200000, P90NS: 250000, N: 60}
-	if r.Samples[1] != want {
-		t.Errorf("sample = %+v, want %+v", r.Samples[1], want)
+	if r.Samples[6] != want {
+		t.Errorf("sample = %+v, want %+v", r.Samples[6], want)
 	}
 	if r.Migrated["linux,cma"] != 12 || len(r.Migrated) != 2 {
 		t.Errorf("migrated: %+v", r.Migrated)
@@ -139,14 +149,35 @@ func TestCombineRatiosTargets(t *testing.T) {
 		v   float64
 		met bool
 	}{
-		"dsp (carveout) alloc 1 MiB / linux,cma alloc 1 MiB":       {0.4, true},
-		"dsp (carveout) alloc 1 MiB / memset 1 MiB":                {3, false},
-		"video@60000000 (cma) alloc 1 MiB / linux,cma alloc 1 MiB": {1.05, true},
+		"dsp (carveout) alloc 1 MiB paced / linux,cma alloc 1 MiB paced (zeroed memory available)": {20.0 / 220, true},
+		"dsp (carveout) alloc 1 MiB paced / memset 1 MiB paced (zeroed memory available)":          {0.4, true},
+		"dsp (carveout) alloc 1 MiB exhausted / memset 1 MiB beside it (no zeroed memory)":         {52.0 / 47, true},
+		"video@60000000 (cma) alloc 1 MiB / linux,cma alloc 1 MiB":                                 {1.05, true},
 	} {
 		tg, ok := got[name]
-		if !ok || math.Abs(tg.Value-want.v) > 1e-9 || tg.Met != want.met {
+		if !ok || math.Abs(tg.Value-want.v) > 1e-9 || tg.Met != want.met || tg.NotMeasured {
 			t.Errorf("target %q = %+v (present %v), want %v met=%v; all: %+v", name, tg, ok, want.v, want.met, got)
 		}
+	}
+	// A console without paced samples (a heapbench from before them): the targets say so.
+	old := strings.NewReplacer("op=alloc_paced", "op=x", "op=alloc_exhausted", "op=y", "op=memset_exhausted", "op=z").Replace(console("200000", "80000"))
+	ro, err := ParseRun(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldRep, err := Combine([]*Run{ro})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range oldRep.HeapTargets() {
+		if strings.HasPrefix(tg.Name, "dsp ") && (!tg.NotMeasured || tg.Met) {
+			t.Errorf("target without samples: %+v, want not measured and not met", tg)
+		}
+	}
+	var ob bytes.Buffer
+	oldRep.WriteMarkdown(&ob)
+	if !strings.Contains(ob.String(), "| not measured (no alloc_paced of dsp") || !strings.Contains(ob.String(), "| 0.20 | **no** |") {
+		t.Errorf("markdown does not say not measured:\n%s", ob.String())
 	}
 	if len(rep.Frags) != 3 || !rep.Frags[1].NA || rep.Frags[2].Ratio != 1 || rep.Frags[0].Largest != 16<<20 {
 		t.Errorf("frags: %+v", rep.Frags)
@@ -158,7 +189,10 @@ func TestCombineRatiosTargets(t *testing.T) {
 	}
 	for _, want := range []string{
 		"| dsp | dtheap carveout | 1 MiB | 120.0 | 90.0 | 80.0–160.0 | 8333 | 0.40 | 0.40 | 3.00 | 180 |",
-		"| system | N/A", "| video@60000000 | dtheap cma | 200.0 (1.05) |", "| dsp | 48 MiB | 24.0 MiB | 24.0 MiB | 1.00 | 2 of 400 ops | 0 |", "| linux,cma | 64 MiB | 32.0 MiB | 16.0 MiB | 0.50 | 0 of 400 ops | 12 |", "| **no** |"} {
+		"| system | N/A", "| video@60000000 | dtheap cma | 200.0 (1.05) |",
+		"| dsp | dtheap carveout | 1 MiB | 120.0 | 20.0 | 52.0 | 0.09 | 0.40 | 1.11 | 1.30 | 90 of 90; 6 of 180 |",
+		"| memset (floor) | user space | 1 MiB | 40.0 | 50.0 | - | 0.23 | 1.00 | - | - | - |",
+		"| dsp (carveout) alloc 1 MiB exhausted / memset 1 MiB beside it (no zeroed memory) | 1.11 | 1.20 | yes |", "| dsp | 48 MiB | 24.0 MiB | 24.0 MiB | 1.00 | 2 of 400 ops | 0 |", "| linux,cma | 64 MiB | 32.0 MiB | 16.0 MiB | 0.50 | 0 of 400 ops | 12 |", "| yes |"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, b.String())
 		}

@@ -17,6 +17,39 @@
  *               heap code at all, so heap overhead and area behaviour can
  *               be told apart (debugfs allocates with alignment 0, the
  *               heaps with min(order, CONFIG_CMA_ALIGNMENT))
+ * and the two regimes of a heap that zeroes memory ahead of time (issue 14):
+ *   alloc_paced     alloc + close like alloc, but each sample after an
+ *                   untimed sleep of HEAPBENCH_PACE_US (default 5000 us), as
+ *                   a pipeline at frame rate leaves the CPU idle between
+ *                   buffers: a zeroing worker can run, so zeroed memory is
+ *                   available. After the sleep, an untimed alloc + close of
+ *                   one page on the same heap: under QEMU's TCG the first
+ *                   run of a code path after any gap (a sleep or a busy
+ *                   wait alike) costs 40 to 400 us more, the host's caches
+ *                   having lost its translated code, which would drown the
+ *                   difference measured. Only the same operation warms all
+ *                   of it (a page held across the sample left 100 us on
+ *                   every heap; with a page freed on another heap as well,
+ *                   40 us of a carveout's own free path). The page it frees
+ *                   is dirty when the sample runs,
+ *                   as in a pipeline that frees a small buffer just before
+ *                   allocating a frame. Every heap, and memset
+ *                   (memset_paced, its warm-up a one-page memset), is paced
+ *                   the same way.
+ *   alloc_exhausted only heaps that zero ahead of time (dtheap debugfs has a
+ *                   "dirty" file): the pool filled with buffers of the size
+ *                   until ENOMEM, one freed (its memory is dirty, the only
+ *                   free memory), then alloc + close in a tight loop: no
+ *                   zeroed memory exists, each allocation zeroes what it
+ *                   gets unless the worker got there first. For every other
+ *                   heap this regime is the plain alloc loop (they never
+ *                   zero ahead).
+ *   memset_exhausted a memset(0) of a faulted-in buffer of the size after
+ *                   each alloc_exhausted sample, reported under the heap's
+ *                   name: the floor measured at the same moments, with the
+ *                   same disturbance between samples.
+ * For both, a REGIME line counts the samples before which the heap's
+ * debugfs showed at least the size zeroed (untimed read).
  * and, for every heap backed by a fixed pool (dtheap heaps, the kernel's
  * CMA heap; not "system"), a seeded random alloc/free workload after which
  * the largest single allocation that still succeeds (binary search over
@@ -28,9 +61,13 @@
  * rounds.
  *
  * Output: machine-readable lines, parsed by bench/guest (Go):
- *   BENCH-BEGIN version=1 rounds=R seed=S page=4096
+ *   BENCH-BEGIN version=2 rounds=R seed=S page=4096 heaps=H pace_us=US
  *   HEAP name=N provider=kernel|dtheap kind=system|cma|carveout|unmapped|other
- *   BENCH heap=N size=B op=alloc|mmap_touch|memset|cma_raw median_ns=.. p90_ns=.. n=.. mibps=..
+ *   BENCH heap=N size=B op=alloc|mmap_touch|memset|cma_raw|alloc_paced|
+ *         memset_paced|alloc_exhausted|memset_exhausted median_ns=.. p90_ns=..
+ *         n=.. mibps=..
+ *   REGIME heap=N size=B op=alloc_paced|alloc_exhausted zeroed_ready=K n=..
+ *         (K of the n samples found the size zeroed in debugfs beforehand)
  *   SKIP heap=N size=B op=mmap_touch reason=EPERM
  *   MIGRATE heap=N pages=P   pages migrated (pgmigrate_success) during its allocs
  *   FRAG heap=N pool_bytes=.. free_bytes=.. largest_bytes=.. live=.. live_bytes=..
@@ -39,10 +76,11 @@
  *   BENCH-END status=ok|fail errors=E
  * then a human-readable table. Heap names never contain spaces.
  *
- * Usage: heapbench [--dir DIR] [--rounds N] [--seed S] [--quick]
+ * Usage: heapbench [--dir DIR] [--rounds N] [--seed S] [--pace-us US] [--quick]
  * The environment gives defaults the arguments override: HEAPBENCH_ROUNDS=N
- * HEAPBENCH_SEED=S HEAPBENCH_QUICK=1. As PID 1 (exec'd by dtheap-check
- * through dtheap.then=) that is the only way in: the kernel passes unknown
+ * HEAPBENCH_SEED=S HEAPBENCH_PACE_US=US (0: no paced samples)
+ * HEAPBENCH_QUICK=1. As PID 1 (exec'd by dtheap-check through dtheap.then=)
+ * that is the only way in: the kernel passes unknown
  * command-line words to init as environment variables. As PID 1 it powers
  * off at the end, since PID 1 must not exit. Exit status: 0 ok, 1 a measurement
  * failed, 2 usage error or no heap directory.
@@ -64,6 +102,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define MAX_HEAPS 32
@@ -79,9 +118,17 @@ static const size_t sizes[] = { 4 * KiB, 64 * KiB, 1 * MiB, 8 * MiB };
 static const int alloc_iters[NSIZES] = { 100, 50, 20, 6 };
 static const int touch_iters[NSIZES] = { 40, 20, 8, 3 };
 static const int memset_iters[NSIZES] = { 100, 50, 20, 6 };
+/* Paced samples cost a sleep each: fewer of them. */
+static const int paced_iters[NSIZES] = { 20, 20, 10, 4 };
 
-enum op { OP_ALLOC, OP_TOUCH, OP_MEMSET, OP_CMA_RAW, NOPS };
-static const char *const op_names[NOPS] = { "alloc", "mmap_touch", "memset", "cma_raw" };
+enum op {
+	OP_ALLOC, OP_TOUCH, OP_MEMSET, OP_CMA_RAW, OP_PACED, OP_MEMSET_PACED, OP_EXHAUSTED,
+	OP_MEMSET_EXHAUSTED, NOPS
+};
+static const char *const op_names[NOPS] = {
+	"alloc", "mmap_touch", "memset", "cma_raw", "alloc_paced", "memset_paced", "alloc_exhausted",
+	"memset_exhausted"
+};
 
 struct samples {
 	uint64_t *v;
@@ -97,12 +144,17 @@ struct heap {
 	uint64_t migrated;	/* pages the kernel migrated during timed allocs */
 	int cma_alloc_fd;	/* CMA debugfs alloc/free of the heap's own area, */
 	int cma_free_fd;	/* or -1 when the heap has none */
+	int prezeroes;		/* zeroes ahead of time (debugfs "dirty" exists) */
 	struct samples s[NOPS][NSIZES];
+	/* samples of OP_PACED / OP_EXHAUSTED that found the size zeroed ahead */
+	int ready[NOPS][NSIZES];
 };
 
 static struct heap heaps[MAX_HEAPS];
 static int nheaps;
 static struct samples memset_samples[NSIZES];
+static struct samples memset_paced_samples[NSIZES];
+static long pace_us = 5000;
 static const char *heap_dir = "/dev/dma_heap";
 static int rounds = 5, quick;
 static uint64_t seed = 1;
@@ -306,6 +358,8 @@ static void classify(struct heap *h)
 	snprintf(path, sizeof(path), DTHEAP_DEBUGFS "/%s/kind", h->name);
 	if (!read_word(path, h->kind, sizeof(h->kind))) {
 		snprintf(h->provider, sizeof(h->provider), "dtheap");
+		snprintf(path, sizeof(path), DTHEAP_DEBUGFS "/%s/dirty", h->name);
+		h->prezeroes = !stat(path, &st);
 		return;
 	}
 	snprintf(h->provider, sizeof(h->provider), "kernel");
@@ -467,6 +521,139 @@ static void bench_memset(int si, int iters)
 	free(p);
 }
 
+/* Whether the heap's debugfs shows at least len bytes zeroed ahead of time. */
+static int zeroed_ready(const struct heap *h, size_t len)
+{
+	char path[256];
+	uint64_t v;
+
+	if (!h->prezeroes)
+		return 0;
+	snprintf(path, sizeof(path), DTHEAP_DEBUGFS "/%s/zeroed", h->name);
+	return !read_u64(path, &v) && v >= len;
+}
+
+/*
+ * alloc + close after an untimed idle gap, as a pipeline at frame rate
+ * leaves the CPU between buffers: what a heap that zeroes ahead of time
+ * gives when zeroed memory is available.
+ */
+static void bench_paced(struct heap *h, int si, int iters)
+{
+	int i, fd;
+
+	for (i = 0; i < iters && pace_us > 0; i++) {
+		uint64_t t0;
+
+		usleep(pace_us);
+		h->ready[OP_PACED][si] += zeroed_ready(h, sizes[si]);
+		fd = heap_alloc(h, page_size);
+		if (fd >= 0)
+			close(fd);
+		t0 = now_ns();
+		fd = heap_alloc(h, sizes[si]);
+		if (fd < 0) {
+			fprintf(stderr, "heapbench: %s: paced alloc %zu: %s\n", h->name, sizes[si],
+				strerror(-fd));
+			errors++;
+			return;
+		}
+		close(fd);
+		add_sample(&h->s[OP_PACED][si], now_ns() - t0);
+	}
+}
+
+/*
+ * The pool full of buffers of this size but one, freed: its memory is dirty
+ * and the only free memory, so no zeroed memory exists and every allocation
+ * in the tight loop zeroes what it gets, unless the worker got there first
+ * (counted in ready). Only heaps that zero ahead of time: for the others the
+ * plain alloc loop is this regime.
+ */
+static void bench_exhausted(struct heap *h, int si, int iters)
+{
+	size_t len = sizes[si];
+	int *fds, n = 0, max, i, fd = 0;
+	uint64_t pool, free_b;
+	char *p;
+
+	if (!h->prezeroes || pool_state(h, &pool, &free_b))
+		return;
+	max = free_b / len + 1;
+	fds = calloc(max, sizeof(*fds));
+	p = aligned_alloc(page_size, len);
+	if (!fds || !p) {
+		errors++;
+		free(fds);
+		free(p);
+		return;
+	}
+	memset(p, 1, len);
+	while (n < max && (fd = heap_alloc(h, len)) >= 0)
+		fds[n++] = fd;
+	if (!n || fd != -ENOMEM) {
+		/* EMFILE would leave zeroed memory behind: not this regime. */
+		fprintf(stderr, "heapbench: %s: exhausted %zu: the fill ended after %d buffers with %s, not ENOMEM\n",
+			h->name, len, n, fd < 0 ? strerror(-fd) : "no error");
+		errors++;
+		while (n > 0)
+			close(fds[--n]);
+		free(fds);
+		free(p);
+		return;
+	}
+	close(fds[--n]);
+	for (i = 0; i < iters; i++) {
+		uint64_t t0;
+
+		h->ready[OP_EXHAUSTED][si] += zeroed_ready(h, len);
+		t0 = now_ns();
+		fd = heap_alloc(h, len);
+		if (fd < 0) {
+			fprintf(stderr, "heapbench: %s: exhausted alloc %zu: %s\n", h->name, len,
+				strerror(-fd));
+			errors++;
+			break;
+		}
+		close(fd);
+		add_sample(&h->s[OP_EXHAUSTED][si], now_ns() - t0);
+		t0 = now_ns();
+		memset(p, 0, len);
+		__asm__ volatile("" : : "r"(p) : "memory");
+		add_sample(&h->s[OP_MEMSET_EXHAUSTED][si], now_ns() - t0);
+	}
+	while (n > 0)
+		close(fds[--n]);
+	free(fds);
+	free(p);
+}
+
+/* memset paced like bench_paced, so the floor sees the same idle gaps. */
+static void bench_memset_paced(int si, int iters)
+{
+	size_t len = sizes[si];
+	char *p = aligned_alloc(page_size, len);
+	int i;
+
+	if (!p) {
+		errors++;
+		return;
+	}
+	memset(p, 1, len);
+	for (i = 0; i < iters && pace_us > 0; i++) {
+		uint64_t t0;
+
+		usleep(pace_us);
+		memset(p, 0, page_size);
+		__asm__ volatile("" : : "r"(p) : "memory");
+		t0 = now_ns();
+		memset(p, 0, len);
+		__asm__ volatile("" : : "r"(p) : "memory");
+		add_sample(&memset_paced_samples[si], now_ns() - t0);
+	}
+	free(p);
+}
+
 struct live {
 	int fd;
 	size_t len;
@@ -583,6 +770,13 @@ static void report_line(const char *heap, size_t len, enum op op, struct samples
 	       mibps(len, med));
 }
 
+static void report_regime(const struct heap *h, int si, enum op op)
+{
+	if (h->prezeroes && h->s[op][si].n)
+		printf("REGIME heap=%s size=%zu op=%s zeroed_ready=%d n=%zu\n", h->name, sizes[si],
+		       op_names[op], h->ready[op][si], h->s[op][si].n);
+}
+
 static void size_name(size_t len, char *buf, size_t n)
 {
 	if (len >= MiB)
@@ -623,7 +817,7 @@ static void table(void)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: heapbench [--dir DIR] [--rounds N] [--seed S] [--quick]\n");
+	fprintf(stderr, "usage: heapbench [--dir DIR] [--rounds N] [--seed S] [--pace-us US] [--quick]\n");
 	return 2;
 }
 
@@ -641,6 +835,9 @@ static int parse_args(int argc, char **argv)
 	e = getenv("HEAPBENCH_QUICK");
 	if (e)
 		quick = atoi(e);
+	e = getenv("HEAPBENCH_PACE_US");
+	if (e)
+		pace_us = atol(e);
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--quick")) {
 			quick = 1;
@@ -650,17 +847,20 @@ static int parse_args(int argc, char **argv)
 			rounds = atoi(argv[++i]);
 		} else if (i + 1 < argc && !strcmp(argv[i], "--seed")) {
 			seed = strtoull(argv[++i], NULL, 0);
+		} else if (i + 1 < argc && !strcmp(argv[i], "--pace-us")) {
+			pace_us = atol(argv[++i]);
 		} else {
 			return -1;
 		}
 	}
-	if (rounds < 1 || rounds > 1000 || !seed)
+	if (rounds < 1 || rounds > 1000 || !seed || pace_us < 0 || pace_us > 1000000)
 		return -1;
 	return 0;
 }
 
 static int run(int argc, char **argv)
 {
+	struct rlimit rl;
 	unsigned int si;
 	int r, i, div;
 
@@ -669,10 +869,19 @@ static int run(int argc, char **argv)
 		return usage();
 	if (quick)
 		rounds = 1;
+	/* The exhausted regime fills a pool with 4 KiB buffers: one fd each. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < 65536) {
+		rl.rlim_cur = rl.rlim_max = rl.rlim_max < 65536 ? 65536 : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl)) {
+			getrlimit(RLIMIT_NOFILE, &rl);
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	if (open_heaps())
 		return 2;
-	printf("BENCH-BEGIN version=1 rounds=%d seed=%llu page=%ld heaps=%d\n", rounds,
-	       (unsigned long long)seed, page_size, nheaps);
+	printf("BENCH-BEGIN version=2 rounds=%d seed=%llu page=%ld heaps=%d pace_us=%ld\n", rounds,
+	       (unsigned long long)seed, page_size, nheaps, pace_us);
 	for (i = 0; i < nheaps; i++)
 		printf("HEAP name=%s provider=%s kind=%s\n", heaps[i].name, heaps[i].provider,
 		       heaps[i].kind);
@@ -682,10 +891,13 @@ static int run(int argc, char **argv)
 	for (r = 0; r < rounds; r++) {
 		for (si = 0; si < NSIZES; si++) {
 			bench_memset(si, (memset_iters[si] + div - 1) / div);
+			bench_memset_paced(si, (paced_iters[si] + div - 1) / div);
 			for (i = 0; i < nheaps; i++) {
 				bench_alloc(&heaps[i], si, (alloc_iters[si] + div - 1) / div);
 				bench_touch(&heaps[i], si, (touch_iters[si] + div - 1) / div);
 				bench_cma_raw(&heaps[i], si, (touch_iters[si] + div - 1) / div);
+				bench_paced(&heaps[i], si, (paced_iters[si] + div - 1) / div);
+				bench_exhausted(&heaps[i], si, (alloc_iters[si] + div - 1) / div);
 			}
 		}
 		fprintf(stderr, "heapbench: round %d of %d done\n", r + 1, rounds);
@@ -693,6 +905,7 @@ static int run(int argc, char **argv)
 
 	for (si = 0; si < NSIZES; si++) {
 		report_line("-", sizes[si], OP_MEMSET, &memset_samples[si]);
+		report_line("-", sizes[si], OP_MEMSET_PACED, &memset_paced_samples[si]);
 		for (i = 0; i < nheaps; i++) {
 			struct heap *h = &heaps[i];
 
@@ -703,6 +916,12 @@ static int run(int argc, char **argv)
 			else
 				report_line(h->name, sizes[si], OP_TOUCH, &h->s[OP_TOUCH][si]);
 			report_line(h->name, sizes[si], OP_CMA_RAW, &h->s[OP_CMA_RAW][si]);
+			report_line(h->name, sizes[si], OP_PACED, &h->s[OP_PACED][si]);
+			report_line(h->name, sizes[si], OP_EXHAUSTED, &h->s[OP_EXHAUSTED][si]);
+			report_line(h->name, sizes[si], OP_MEMSET_EXHAUSTED,
+				    &h->s[OP_MEMSET_EXHAUSTED][si]);
+			report_regime(h, si, OP_PACED);
+			report_regime(h, si, OP_EXHAUSTED);
 		}
 	}
 	for (i = 0; i < nheaps; i++)

@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// testdata holds the consoles of one real `make bench-e2e` run (one boot of each kind, one
-// heapbench round) on the QEMU board.
+// testdata holds the consoles of one real `make bench-e2e` run (one boot of each kind; the heap
+// boot with two heapbench rounds, tight, paced and exhausted) on the QEMU board.
 func TestReportFromRealConsoles(t *testing.T) {
 	js := filepath.Join(t.TempDir(), "results.json")
 	var out bytes.Buffer
@@ -34,6 +34,7 @@ func TestReportFromRealConsoles(t *testing.T) {
 		"| heap/video@60000000 |", "| module |", "| this test |",
 		"Target (issue #8): the boot check adds",
 		"Target (issue #14): the boot check adds",
+		"| dsp | dtheap carveout | 1 MiB |", "(zeroed memory available) |", "(no zeroed memory) |",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("report lacks %q", want)
@@ -50,8 +51,9 @@ func TestReportFromRealConsoles(t *testing.T) {
 		}
 		Boot    struct{ Checker struct{ Boots []any } }
 		Targets []struct {
-			Name string
-			Met  bool
+			Name        string
+			Met         bool
+			NotMeasured bool `json:"not_measured"`
 		}
 	}
 	if err := json.Unmarshal(b, &res); err != nil {
@@ -60,9 +62,15 @@ func TestReportFromRealConsoles(t *testing.T) {
 	if len(res.Heaps.Heaps) != 6 || len(res.Heaps.Stats) == 0 || len(res.Boot.Checker.Boots) != 1 {
 		t.Errorf("JSON: %d heaps, %d stats, %d checker boots", len(res.Heaps.Heaps), len(res.Heaps.Stats), len(res.Boot.Checker.Boots))
 	}
-	// 2 carveout targets + 4 sizes x 2 dtheap cma heaps + the two boot targets (#8, #14)
-	if len(res.Targets) != 12 {
-		t.Errorf("%d targets, want 12: %+v", len(res.Targets), res.Targets)
+	// 3 carveout targets (issue 14) + 4 sizes x 2 dtheap cma heaps + the two boot targets (#8, #14)
+	if len(res.Targets) != 13 {
+		t.Errorf("%d targets, want 13: %+v", len(res.Targets), res.Targets)
+	}
+	// The console is of a heapbench with both regimes: every target has its measurement.
+	for _, tg := range res.Targets {
+		if tg.NotMeasured {
+			t.Errorf("target %q not measured in a real console", tg.Name)
+		}
 	}
 }
 
