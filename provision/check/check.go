@@ -256,7 +256,8 @@ func readSmall(name string) (string, error) {
 		if len(b) == cap(b) {
 			b = append(b, make([]byte, min(cap(b), limit-len(b)))...)[:len(b)]
 		}
-		n, err := unix.Read(fd, b[len(b):cap(b)])
+		// append may have given more room than asked for: never read past the limit.
+		n, err := unix.Read(fd, b[len(b):min(cap(b), limit)])
 		switch {
 		case err == unix.EINTR:
 			continue
