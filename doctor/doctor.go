@@ -11,6 +11,8 @@
 //
 //	OF: reserved mem: 0x..0x.. (N KiB) nomap|map reusable|non-reusable NAME   6.12, 7.3: set up
 //	OF: reserved mem: initialized node NAME, compatible id ID                 6.1: set up
+//	  (6.12, 7.3: a shared-dma-pool set up without it was taken by no driver: 7.3 does that
+//	  with no-map + reusable, and keeps the memory reserved: lost)
 //	failed to allocate memory for node 'NAME'                                 dynamic region lost
 //	Reserved memory: failed to reserve memory for node 'NAME'                 fixed region failed
 //	Reserved memory: unsupported node format, ignoring                        every region ignored
@@ -20,6 +22,7 @@
 //	Skipping dt linux,cma-default node in favor for "cma=" kernel param.      7.3: cma= wins
 //	OVERLAP DETECTED! / NAME (..) overlaps with NAME2 (..)                    overlapping
 //	invalid size|alignment|alloc-ranges|reg property in 'NAME'                skipped
+//	cma: CMA area NAME could not be activated (mm/cma.c)                      pool lost, pages freed
 package doctor
 
 import (
@@ -49,7 +52,8 @@ const (
 	Placed     Verdict = "placed"      // set up where the log or sysfs says
 	Failed     Verdict = "failed"      // reservation or allocation failed: the region is missing
 	Ignored    Verdict = "ignored"     // the kernel ignored it (the whole /reserved-memory, or a bad property)
-	Refused    Verdict = "refused"     // no driver took it: memory given back (or lost: see the evidence)
+	Refused    Verdict = "refused"     // no driver took it: memory given back
+	Lost       Verdict = "lost"        // no driver took it and the kernel keeps its memory reserved: used by nothing
 	Bypassed   Verdict = "bypassed"    // cma= took the default CMA area's place
 	Overlap    Verdict = "overlapping" // OVERLAP DETECTED names it
 	Disabled   Verdict = "disabled"    // status is not okay: skipped by design
@@ -157,6 +161,7 @@ var (
 	overlapped = lazyRegexp(`^(?:\[[^\]]*\]\s*)?(\S+) \((0x[0-9a-f]+)--(0x[0-9a-f]+)\) overlaps with (\S+) \(`)
 	badProp    = lazyRegexp(`invalid (size|alignment|alloc-ranges|reg) property in '([^']+)'`)
 	unsupp     = lazyRegexp(`Reserved memory: unsupported node format, ignoring`)
+	cmaActFail = lazyRegexp(`cma: CMA area (\S+) could not be activated`)
 )
 
 func lazyRegexp(expr string) func() *regexp.Regexp {
@@ -191,13 +196,22 @@ func (r *Report) regions(b *tree, log []string) {
 		}
 		// A failure outranks a set-up line (6.1 logs "initialized" only for what it kept), and
 		// an overlap outranks both: it is the one that corrupts.
-		rank := map[Verdict]int{NoEvidence: 0, Disabled: 1, Placed: 2, Bypassed: 3, Refused: 4, Ignored: 5, Failed: 6, Overlap: 7}
+		rank := map[Verdict]int{NoEvidence: 0, Disabled: 1, Placed: 2, Bypassed: 3, Lost: 4, Refused: 4, Ignored: 5, Failed: 6, Overlap: 7}
 		if rank[v] >= rank[s.verdict] {
 			s.verdict, s.detail = v, detail
 		}
 		s.evidence = append(s.evidence, strings.TrimSpace(line))
 	}
 	var lastCMA string // 6.1: "created CMA memory pool at" comes just before "initialized node"
+	// 6.12 and 7.3 print "initialized node NAME" (__reserved_mem_init_node) just before NAME's
+	// set-up line (fdt_init_reserved_mem_node); a driver that took the node printed it.
+	initialized := map[string]bool{}
+	sharedDMA := map[string]bool{}
+	for _, n := range b.nodes {
+		if n.sharedDMA {
+			sharedDMA[n.name] = true
+		}
+	}
 	for i, line := range log {
 		switch {
 		case unsupp().MatchString(line):
@@ -206,9 +220,21 @@ func (r *Report) regions(b *tree, log []string) {
 			}
 		case setup612().MatchString(line):
 			m := setup612().FindStringSubmatch(line)
-			set(m[6], Placed, fmt.Sprintf("at %s..%s, %s KiB, %s %s", m[1], m[2], m[3], m[4], m[5]), line)
+			where := fmt.Sprintf("at %s..%s, %s KiB, %s %s", m[1], m[2], m[3], m[4], m[5])
+			if sharedDMA[m[6]] && !initialized[m[6]] {
+				// fdt_init_reserved_mem_node prints the set-up line when every driver's init
+				// said -ENODEV/-ENOENT ("not mine"), and keeps the region reserved as it is.
+				// For a shared-dma-pool that means neither the CMA nor the DMA pool took it:
+				// 7.3's rmem_cma_setup and rmem_dma_setup say -ENODEV for no-map with
+				// reusable (kernel/dma/contiguous.c __rmem_cma_verify_node,
+				// kernel/dma/coherent.c).
+				set(m[6], Lost, where+": no CMA or DMA pool took it (no \"initialized node\" line), and the kernel keeps it reserved: the memory is lost", line)
+				break
+			}
+			set(m[6], Placed, where, line)
 		case initNode().MatchString(line):
 			m := initNode().FindStringSubmatch(line)
+			initialized[m[1]] = true
 			detail := "initialized, compatible " + m[2]
 			if lastCMA != "" {
 				detail += "; " + lastCMA
@@ -232,7 +258,22 @@ func (r *Report) regions(b *tree, log []string) {
 				set(node, Refused, "the CMA setup refused it: its base or size is not a multiple of the CMA alignment (PAGE_SIZE << pageblock_order); no pool, memory given back", line)
 				break
 			}
-			set(node, Refused, "no driver took it (e.g. no-map with reusable): no pool", line)
+			// 6.1 and 6.12 rmem_cma_setup say -EBUSY after "bypass NAME node" (cma= on the
+			// command line), rmem_dma_setup -EINVAL for reusable, so a bypassed default
+			// node is also refused on the next line: cma= is the cause.
+			if i > 0 {
+				if m := bypass().FindStringSubmatch(log[i-1]); m != nil && m[1] == node {
+					set(node, Bypassed, "cma= on the command line replaced this default CMA node; its memory was given back", line)
+					break
+				}
+			}
+			set(node, Refused, "no driver took it (e.g. no-map with reusable): no pool, its memory given back to the kernel", line)
+		case cmaActFail().MatchString(line):
+			// mm/cma.c cma_activate_area, at core_initcall: the area spans two zones (6.1 and
+			// 6.12 compare page_zone of every page, 7.3 cma_validate_zones) or its bitmap
+			// could not be allocated. Its pages go to the page allocator, its count is 0.
+			// The area's name is the node's (rmem_cma_setup passes rmem->name).
+			set(cmaActFail().FindStringSubmatch(line)[1], Failed, "the CMA setup could not activate its area (it spans two memory zones, or no memory for its bitmap): the pages went to the page allocator, the pool is empty", line)
 		case bypass().MatchString(line):
 			set(bypass().FindStringSubmatch(line)[1], Bypassed, "cma= on the command line replaced this default CMA node", line)
 		case skipDef().MatchString(line):
@@ -281,6 +322,19 @@ func (r *Report) heaps(root string, b *tree) {
 			}
 		}
 	}
+	// 7.3 add_cma_heaps (drivers/dma-buf/heaps/cma_heap.c) makes a heap over every CMA area,
+	// named after it, and a devicetree area is named after its node (rmem_cma_setup passes
+	// rmem->name); it does so even for an area cma_activate_area could not activate.
+	byPath := map[string]Region{}
+	for _, g := range r.Regions {
+		byPath[g.Node] = g
+	}
+	cmaNodes := map[string]Region{}
+	for _, n := range b.nodes {
+		if g, ok := byPath[n.path]; ok && n.sharedDMA {
+			cmaNodes[n.name] = g
+		}
+	}
 	dtheap := map[string]bool{}
 	for _, h := range b.heaps {
 		dtheap[h] = true
@@ -298,6 +352,11 @@ func (r *Report) heaps(root string, b *tree) {
 			h.Provider = "dtheap"
 		case cmaAreas[name] || kernelDefault[name] || name == "linux,cma":
 			h.Provider = "cma"
+		case cmaNodes[name].Node != "":
+			h.Provider = "cma"
+		}
+		if g, ok := cmaNodes[name]; ok && g.Verdict != Placed && g.Verdict != NoEvidence {
+			h.Evidence = append(h.Evidence, fmt.Sprintf("its CMA area is %s's, which is %s: the heap has no memory to give", g.Node, g.Verdict))
 		}
 		if cmaAreas[name] {
 			h.Size, h.Free, h.Evidence = cmaUsage(root, name, h.Evidence)
@@ -398,7 +457,7 @@ func (r *Report) WriteText(w *strings.Builder) {
 func (r *Report) Bad() bool {
 	for _, g := range r.Regions {
 		switch g.Verdict {
-		case Failed, Ignored, Refused, Overlap:
+		case Failed, Ignored, Refused, Lost, Overlap:
 			return true
 		}
 	}

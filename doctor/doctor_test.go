@@ -29,17 +29,15 @@ func TestRecorded(t *testing.T) {
 			"/reserved-memory/gpu@51000000": Overlap,
 			"/reserved-memory/linux,cma":    Bypassed,
 		}, map[string]Verdict{"system": Present, "reserved": Present}, true},
-		// scripts/e2e-doctor.sh's boot of 6.1 on a tree broken six ways (its dmesg lines).
-		{"qemu-6.1-broken", map[string]Verdict{
-			"/reserved-memory/linux,cma":         Placed,
-			"/reserved-memory/nomapcma@60000000": Refused,
-			"/reserved-memory/oddcma@61000000":   Refused,
-			"/reserved-memory/big":               Failed,
-			"/reserved-memory/badsize":           Ignored,
-			"/reserved-memory/tee@63000000":      Failed,
-			"/reserved-memory/ovl-a@64000000":    Overlap,
-			"/reserved-memory/ovl-b@65000000":    Overlap,
-		}, map[string]Verdict{"system": Present, "linux,cma": Present}, true},
+		// scripts/e2e-doctor.sh's boots on a tree broken six ways, with movablecore=256M
+		// splitting zonecma (their dmesg lines, tree and heap listing, kept by the script).
+		// Each version's verdicts from its source: the script's header cites them.
+		{"qemu-6.1-broken", brokenRegions(Refused), map[string]Verdict{"system": Present, "linux,cma": Present}, true},
+		{"qemu-6.12-broken", brokenRegions(Refused), map[string]Verdict{"system": Present, "linux,cma": Present}, true},
+		// 7.3 keeps no-map + reusable reserved for no driver (lost), and makes a heap over
+		// every CMA area, the default one twice (default_cma_region) and zonecma's empty one.
+		{"qemu-7.3-broken", brokenRegions(Lost), map[string]Verdict{"system": Present, "linux,cma": Present,
+			"default_cma_region": Present, "zonecma@6c000000": Present}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.dir, func(t *testing.T) {
@@ -79,6 +77,22 @@ func TestRecorded(t *testing.T) {
 	}
 }
 
+// brokenRegions is what each kernel did with scripts/e2e-doctor.sh's tree; only nomapcma
+// (no-map + reusable) differs between versions.
+func brokenRegions(nomapcma Verdict) map[string]Verdict {
+	return map[string]Verdict{
+		"/reserved-memory/linux,cma":         Placed,
+		"/reserved-memory/nomapcma@60000000": nomapcma,
+		"/reserved-memory/oddcma@61000000":   Refused,
+		"/reserved-memory/big":               Failed,
+		"/reserved-memory/badsize":           Ignored,
+		"/reserved-memory/tee@63000000":      Failed,
+		"/reserved-memory/ovl-a@64000000":    Overlap,
+		"/reserved-memory/ovl-b@65000000":    Overlap,
+		"/reserved-memory/zonecma@6c000000":  Failed,
+	}
+}
+
 func TestHeapDetails(t *testing.T) {
 	r, err := Examine(filepath.Join("testdata", "qemu-6.12"))
 	if err != nil {
@@ -115,22 +129,126 @@ func TestNoTree(t *testing.T) {
 // the doctor ties it to the refusal on the next line (oddcma), and not to a refusal without it
 // (nomapcma, refused for no-map with reusable).
 func TestCMAAlignmentRefusal(t *testing.T) {
-	r, err := Examine(filepath.Join("testdata", "qemu-6.1-broken"))
+	for _, dir := range []string{"qemu-6.1-broken", "qemu-6.12-broken", "qemu-7.3-broken"} {
+		r, err := Examine(filepath.Join("testdata", dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]Region{}
+		for _, g := range r.Regions {
+			got[g.Node] = g
+		}
+		odd := got["/reserved-memory/oddcma@61000000"]
+		if !strings.Contains(odd.Detail, "CMA alignment") || len(odd.Evidence) != 2 ||
+			!strings.Contains(odd.Evidence[0], "incorrect alignment of CMA region") ||
+			!strings.Contains(odd.Evidence[1], "node oddcma@61000000 compatible matching fail") {
+			t.Errorf("%s: oddcma: %+v", dir, odd)
+		}
+		nomap := got["/reserved-memory/nomapcma@60000000"]
+		if strings.Contains(nomap.Detail, "CMA alignment") || len(nomap.Evidence) != 1 {
+			t.Errorf("%s: nomapcma blamed on the alignment: %+v", dir, nomap)
+		}
+	}
+}
+
+// TestRecordedDetails: what each version's lines say beyond the verdict. 6.1 and 6.12 free a
+// refused no-map + reusable node, 7.3 keeps it; 6.12 and 7.3 still print a set-up line for the
+// region whose reservation failed (the failure stands); a CMA area that could not be
+// activated names its lines, and 7.3's heap over it says it is empty.
+func TestRecordedDetails(t *testing.T) {
+	for _, tc := range []struct {
+		dir, node, detail string
+		evidence          []string
+	}{
+		{"qemu-6.1-broken", "nomapcma@60000000", "given back", []string{"OF: reserved mem: node nomapcma@60000000 compatible matching fail"}},
+		{"qemu-6.12-broken", "nomapcma@60000000", "given back", []string{"OF: reserved mem: node nomapcma@60000000 compatible matching fail"}},
+		{"qemu-7.3-broken", "nomapcma@60000000", "memory is lost", []string{"OF: reserved mem: 0x0000000060000000..0x0000000060ffffff (16384 KiB) nomap reusable nomapcma@60000000"}},
+		{"qemu-6.1-broken", "tee@63000000", "could not reserve", []string{"OF: fdt: Reserved memory: failed to reserve memory for node 'tee@63000000': base 0x0000000040000000, size 16 MiB"}},
+		{"qemu-6.12-broken", "tee@63000000", "could not reserve", []string{
+			"OF: reserved mem: Reserved memory: failed to reserve memory for node 'tee@63000000': base 0x0000000040000000, size 16 MiB",
+			"OF: reserved mem: 0x0000000040000000..0x0000000040ffffff (16384 KiB) nomap non-reusable tee@63000000"}},
+		{"qemu-7.3-broken", "tee@63000000", "could not reserve", []string{
+			"OF: reserved mem: Reserved memory: failed to reserve memory for node 'tee@63000000': base 0x0000000040000000, size 16 MiB",
+			"OF: reserved mem: 0x0000000040000000..0x0000000040ffffff (16384 KiB) nomap non-reusable tee@63000000"}},
+		{"qemu-6.1-broken", "zonecma@6c000000", "could not activate", []string{
+			"OF: reserved mem: initialized node zonecma@6c000000, compatible id shared-dma-pool",
+			"cma: CMA area zonecma@6c000000 could not be activated"}},
+		{"qemu-7.3-broken", "zonecma@6c000000", "could not activate", []string{
+			"OF: reserved mem: initialized node zonecma@6c000000, compatible id shared-dma-pool",
+			"OF: reserved mem: 0x000000006c000000..0x0000000073ffffff (131072 KiB) map reusable zonecma@6c000000",
+			"cma: CMA area zonecma@6c000000 could not be activated"}},
+	} {
+		r, err := Examine(filepath.Join("testdata", tc.dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g Region
+		for _, x := range r.Regions {
+			if x.Node == "/reserved-memory/"+tc.node {
+				g = x
+			}
+		}
+		if !strings.Contains(g.Detail, tc.detail) || strings.Join(g.Evidence, "\n") != strings.Join(tc.evidence, "\n") {
+			t.Errorf("%s %s: got %q %q, want %q and evidence %q", tc.dir, tc.node, g.Detail, g.Evidence, tc.detail, tc.evidence)
+		}
+	}
+	r, err := Examine(filepath.Join("testdata", "qemu-7.3-broken"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]Region{}
-	for _, g := range r.Regions {
-		got[g.Node] = g
+	for _, h := range r.Heaps {
+		empty := strings.Contains(strings.Join(h.Evidence, "\n"), "no memory to give")
+		if (h.Name == "zonecma@6c000000") != empty || (h.Name == "zonecma@6c000000" && h.Provider != "cma") {
+			t.Errorf("heap %s: %+v", h.Name, h)
+		}
 	}
-	odd := got["/reserved-memory/oddcma@61000000"]
-	if !strings.Contains(odd.Detail, "CMA alignment") || len(odd.Evidence) != 2 ||
-		!strings.Contains(odd.Evidence[0], "incorrect alignment of CMA region") ||
-		!strings.Contains(odd.Evidence[1], "node oddcma@61000000 compatible matching fail") {
-		t.Errorf("oddcma: %+v", odd)
-	}
-	nomap := got["/reserved-memory/nomapcma@60000000"]
-	if strings.Contains(nomap.Detail, "CMA alignment") || len(nomap.Evidence) != 1 {
-		t.Errorf("nomapcma blamed on the alignment: %+v", nomap)
+}
+
+// TestLogRules: each rule on both sides of its boundary, from lines in the kernel's own
+// formats (the source functions named per case).
+func TestLogRules(t *testing.T) {
+	pool := node{name: "pool@60000000", path: "/reserved-memory/pool@60000000", sharedDMA: true}
+	plain := node{name: "fw@60000000", path: "/reserved-memory/fw@60000000"}
+	def := node{name: "linux,cma", path: "/reserved-memory/linux,cma", sharedDMA: true, isDefault: true}
+	const (
+		set73   = "OF: reserved mem: 0x0000000060000000..0x0000000060ffffff (16384 KiB) nomap reusable pool@60000000"
+		setFw   = "OF: reserved mem: 0x0000000060000000..0x0000000060ffffff (16384 KiB) nomap non-reusable fw@60000000"
+		initP   = "OF: reserved mem: initialized node pool@60000000, compatible id shared-dma-pool"
+		initQ   = "OF: reserved mem: initialized node other@70000000, compatible id shared-dma-pool"
+		bypassL = "Reserved memory: bypass linux,cma node, using cmdline CMA params instead"
+		failL   = "OF: reserved mem: node linux,cma compatible matching fail"
+		actP    = "cma: CMA area pool@60000000 could not be activated"
+		actQ    = "cma: CMA area other@70000000 could not be activated"
+		skip73  = `Skipping dt linux,cma-default node in favor for "cma=" kernel param.`
+	)
+	for _, tc := range []struct {
+		name string
+		n    node
+		log  []string
+		want Verdict
+	}{
+		// 7.3 fdt_init_reserved_mem_node: every driver said -ENODEV, set-up line, kept.
+		{"shared-dma-pool set up by no driver", pool, []string{set73}, Lost},
+		{"shared-dma-pool initialized then set up", pool, []string{initP, set73}, Placed},
+		{"another node's initialized line", pool, []string{initQ, set73}, Lost},
+		// A region without a kernel driver is set up as a plain reservation.
+		{"plain reservation set up", plain, []string{setFw}, Placed},
+		// 6.1, 6.12 rmem_cma_setup -EBUSY, then rmem_dma_setup -EINVAL (reusable).
+		{"bypass then matching fail", def, []string{bypassL, failL}, Bypassed},
+		{"matching fail alone", def, []string{failL}, Refused},
+		{"bypass of another node", def, []string{strings.Replace(bypassL, "linux,cma", "cma2", 1), failL}, Refused},
+		// 7.3 __rmem_cma_verify_node.
+		{"7.3 skipping the default node", def, []string{skip73}, Bypassed},
+		// mm/cma.c cma_activate_area.
+		{"CMA area not activated", pool, []string{initP, set73, actP}, Failed},
+		{"another CMA area not activated", pool, []string{initP, set73, actQ}, Placed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Report{}
+			r.regions(&tree{nodes: []node{tc.n}}, tc.log)
+			if len(r.Regions) != 1 || r.Regions[0].Verdict != tc.want || len(r.Regions[0].Evidence) == 0 {
+				t.Errorf("got %+v, want %s with evidence", r.Regions, tc.want)
+			}
+		})
 	}
 }

@@ -14,6 +14,10 @@ type node struct {
 	name, path string
 	disabled   string // the status when not okay (of_fdt_device_is_available)
 	isDefault  bool   // linux,cma-default
+	// sharedDMA: compatible "shared-dma-pool", the one compatible the kernel's own CMA and
+	// DMA pool drivers take (kernel/dma/contiguous.c, kernel/dma/coherent.c). Such a node
+	// set up without "initialized node" before it was taken by neither.
+	sharedDMA bool
 }
 
 // tree is what the doctor needs from the booted devicetree: the reserved-memory children and
@@ -43,6 +47,9 @@ func readTree(blob []byte) (*tree, error) {
 				}
 			}
 			_, n.isDefault = c.LookProperty("linux,cma-default")
+			if p, ok := c.LookProperty("compatible"); ok {
+				n.sharedDMA = hasString(p.Value, "shared-dma-pool")
+			}
 			t.nodes = append(t.nodes, n)
 		}
 	}

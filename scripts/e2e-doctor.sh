@@ -1,53 +1,84 @@
 #!/usr/bin/env bash
-# Doctor verdicts proven in the guest on a deliberately broken tree (issue 13, item 2). One boot
-# of the cached 6.1 reference kernel with e2e/qemu-virt-arm64-doctor.yaml's devicetree, six of
-# its /reserved-memory nodes broken in ways the kernel reacts to. The boot checker must fail
-# (its manifest is the board as written) and then run the doctor (package doctor, the code of
+# Doctor verdicts proven in the guest on a deliberately broken tree (issue 13, item 2), once per
+# kernel: one boot each of the cached 6.1, 6.12 and 7.3 reference kernels (arm64) with
+# e2e/qemu-virt-arm64-doctor.yaml's devicetree, six of its /reserved-memory nodes broken in
+# ways the kernel reacts to, and a seventh (zonecma) left as written but split by the
+# ZONE_MOVABLE boundary the command line's movablecore= draws. The boot checker must fail (its
+# manifest is the board as written) and then run the doctor (package doctor, the code of
 # dtheap doctor) in the guest. For every broken node the script asserts three things: the
-# kernel's own log has the line 6.1's source prints for that defect, the doctor gives the
-# verdict that line justifies, and the doctor quotes that line as its evidence.
+# kernel's own log has the line that version's source prints for that defect, the doctor gives
+# the verdict that line justifies, and the doctor quotes that line as its evidence.
 #
-# The kernel lines, from /usr/src/linux-source-6.1 (pr_fmt "OF: reserved mem: " in
-# drivers/of/of_reserved_mem.c):
-#   no-map + reusable CMA   rmem_cma_setup (kernel/dma/contiguous.c) refuses no-map,
-#                           rmem_dma_setup (kernel/dma/coherent.c) refuses reusable:
-#                           fdt_init_reserved_mem "node %s compatible matching fail"     -> refused
-#   CMA size off 4 MiB      rmem_cma_setup "Reserved memory: incorrect alignment of CMA
-#                           region", then the same "compatible matching fail"          -> refused
-#   2 GiB dynamic pool      __reserved_mem_alloc_size "failed to allocate memory for node
-#                           '%s': size %lu MiB"                                        -> failed
-#   one-cell size           __reserved_mem_alloc_size "invalid size property in '%s'
-#                           node."                                                     -> ignored
-#   no-map over the kernel  drivers/of/fdt.c __reserved_mem_reserve_reg "Reserved memory:
-#                           failed to reserve memory for node '%s': base %pa, size %lu
-#                           MiB" (early_init_dt_reserve_memory: -EBUSY)                -> failed
-#   two overlapping regs    __rmem_check_for_overlap "OVERLAP DETECTED!\n%s (%pa--%pa)
-#                           overlaps with %s (%pa--%pa)"                               -> overlapping (both)
+# The kernel lines per version (pr_fmt "OF: reserved mem: " in drivers/of/of_reserved_mem.c,
+# "OF: fdt: " in drivers/of/fdt.c, none for the "Reserved memory:" lines of
+# kernel/dma/contiguous.c, "cma: " for mm/cma.c's):
+#   nomapcma: no-map added to a reusable shared-dma-pool
+#     6.1   of_reserved_mem.c fdt_init_reserved_mem: rmem_cma_setup (contiguous.c) and
+#           rmem_dma_setup (coherent.c) both return -EINVAL (no-map; reusable), so
+#           "node %s compatible matching fail", nomap cleared                    -> refused
+#     6.12  of_reserved_mem.c fdt_init_reserved_mem_node: the same two -EINVAL, the same
+#           line, memblock_clear_nomap                                           -> refused
+#     7.3   contiguous.c __rmem_cma_verify_node and coherent.c rmem_dma_setup return -ENODEV,
+#           which of_reserved_mem.c fdt_init_reserved_mem_node takes for "no driver": it prints
+#           "%pa..%pa (%lu KiB) nomap reusable %s" (no "initialized node" before it) and
+#           keeps the memory no-map, used by nothing                              -> lost
+#   oddcma: 17 MiB, off the 4 MiB CMA alignment (all three versions)
+#           contiguous.c rmem_cma_setup "Reserved memory: incorrect alignment of CMA region",
+#           then "node %s compatible matching fail" (6.1 fdt_init_reserved_mem, 6.12 and 7.3
+#           fdt_init_reserved_mem_node)                                          -> refused
+#   big: a 2 GiB dynamic pool (all three)
+#           of_reserved_mem.c __reserved_mem_alloc_size "failed to allocate memory for node
+#           '%s': size %lu MiB"                                                  -> failed
+#   badsize: a one-cell size (all three)
+#           of_reserved_mem.c __reserved_mem_alloc_size "invalid size property in '%s'
+#           node."                                                               -> ignored
+#   tee: no-map moved onto the kernel image (early_init_dt_reserve_memory: -EBUSY)
+#     6.1   fdt.c __reserved_mem_reserve_reg "Reserved memory: failed to reserve memory for
+#           node '%s': base %pa, size %lu MiB" with pr_fmt "OF: fdt: "             -> failed
+#     6.12, 7.3  of_reserved_mem.c __reserved_mem_reserve_reg, the same words after
+#           "OF: reserved mem: " (fdt_scan_reserved_mem_reg_nodes / _late still print its
+#           "nomap non-reusable" set-up line: the failure is what counts)         -> failed
+#   ovl-a, ovl-b: ovl-b moved into ovl-a (all three)
+#           of_reserved_mem.c __rmem_check_for_overlap "OVERLAP DETECTED!\n%s (%pa--%pa)
+#           overlaps with %s (%pa--%pa)"                                         -> overlapping
+#   zonecma: a reusable pool at 0x6c000000, 128 MiB, as written; movablecore=256M puts the
+#           start of ZONE_MOVABLE inside it ("Movable zone start for each node" / "Node 0:
+#           0x..", checked to fall inside). mm/cma.c cma_activate_area (6.1, 6.12: page_zone
+#           differs inside the area; 7.3: cma_validate_zones) gives every page back to the
+#           buddy allocator and prints "cma: CMA area %s could not be activated"     -> failed
+#           Its pages are all valid memory, so 6.1's WARN_ON_ONCE(!pfn_valid) does not fire.
 # The default CMA pool is left alone: placed ("initialized node linux,cma").
+# No node is left out on any version: none of them makes 6.1, 6.12 or 7.3 oops or hang (the
+# console is checked for WARNING/Oops/BUG too).
 #
-# KDIR and IMAGE come from the environment, else from kernel/refkernel/build.sh (cached).
+# E2E_VERSIONS picks the kernels (default "6.1 6.12 7.3"); KDIR and IMAGE come from
+# kernel/refkernel/build.sh (cached; never rebuilt here unless its cache key changed). Work files
+# go to $E2E_DIR/<version> (default out/e2e-doctor), with copy/: the booted tree
+# (sys/firmware/fdt), the kernel's reserved-memory and CMA lines (dmesg.txt) and the heap listing
+# (dev/dma_heap.ls), a system copy the doctor reads on the host too (the doctor's
+# testdata/qemu-<version>-broken cases are such copies). Ends with one line per kernel:
+#   e2e-doctor 6.12: 7 broken nodes, verdicts match the kernel log
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-work=${E2E_DIR:-$top/out/e2e-doctor}
-rm -rf "$work" && mkdir -p "$work"
+root=${E2E_DIR:-$top/out/e2e-doctor}
+versions=${E2E_VERSIONS-6.1 6.12 7.3}
+[ -n "$versions" ] || { echo "e2e-doctor: E2E_VERSIONS is empty" >&2; exit 1; }
+[ -z "${E2E_DOCTOR_CONSOLES:-}" ] || [ "$(realpath -m "$E2E_DOCTOR_CONSOLES")" != "$(realpath -m "$root")" ] ||
+	{ echo "e2e-doctor: E2E_DOCTOR_CONSOLES must not be the work directory $root (it is emptied)" >&2; exit 1; }
+rm -rf "$root" && mkdir -p "$root"
 board=e2e/qemu-virt-arm64-doctor.yaml
-log() { echo "e2e-doctor: $*" >&2; }
-fail() { echo "e2e-doctor: FAIL: $*" >&2; exit 1; }
-if [ -z "${KDIR:-}" ] || [ -z "${IMAGE:-}" ]; then
-	eval "$(kernel/refkernel/build.sh --version 6.1)"
-fi
+v=
+log() { echo "e2e-doctor${v:+ $v}: $*" >&2; }
+fail() { echo "e2e-doctor: FAIL${v:+ ($v)}: $*" >&2; exit 1; }
+bad_kernel_log='WARNING:|------------\[ cut here|Call trace:|BUG:|Oops|Kernel panic|Unable to handle'
 go build -o bin/dtheap ./cmd/dtheap
 dtheap=bin/dtheap
-
-$dtheap validate "$board" >/dev/null || fail "$board does not validate as written"
-qemu-system-aarch64 -M virt,dumpdtb="$work/virt.dtb" -cpu cortex-a57 -m 1024 -nic none -display none >/dev/null 2>&1
-$dtheap dtb "$board" --base "$work/virt.dtb" -o "$work/board.dtb"
-$dtheap initramfs "$board" -o "$work/initramfs.cpio.gz"
+qemu-system-aarch64 -M virt,dumpdtb="$root/virt.dtb" -cpu cortex-a57 -m 1024 -nic none -display none >/dev/null 2>&1
 
 # Break the tree: each edit is confined to its node's block.
-dtc -q -I dtb -O dts "$work/board.dtb" >"$work/board.dts"
-python3 - "$work/board.dts" "$work/broken.dts" <<'PY'
+break_tree() {
+	python3 - "$1" "$2" <<'PY'
 import re, sys
 src = open(sys.argv[1]).read()
 edits = [
@@ -65,68 +96,233 @@ for node, old, new in edits:
     src = src[:m.start(1)] + m.group(1).replace(old, new, 1) + src[m.end(1):]
 open(sys.argv[2], "w").write(src)
 PY
-dtc -q -I dts -O dtb -o "$work/broken.dtb" "$work/broken.dts"
-
-log "boot: 6.1 with the broken tree (the checker must fail, then run the doctor)"
-c=$work/console.txt
-qstatus=0
-timeout "${QEMU_TIMEOUT:-300}" qemu-system-aarch64 -M virt -cpu cortex-a57 -m 1024 -nographic -nic none \
-	-no-reboot -kernel "$IMAGE" -initrd "$work/initramfs.cpio.gz" -dtb "$work/broken.dtb" \
-	-append "console=ttyAMA0 earlycon panic=-1" >"$c.raw" 2>&1 || qstatus=$?
-tr -d '\r' <"$c.raw" >"$c"
-[ $qstatus -eq 0 ] || fail "QEMU exited with status $qstatus (timeout?); console: $c"
-grep -q "reboot: Power down" "$c" || fail "the guest did not power off after the failed check; console: $c"
-grep -q "^dtheap-check: verdict FAIL" "$c" || fail "the boot checker did not fail on the broken tree; console: $c"
-grep -q "^FAIL " "$c" || fail "the boot checker printed no FAIL line"
-grep -q "^dtheap-check: doctor: " "$c" || fail "the checker did not run the doctor after the failed check"
-
-# node|verdict|broken (1: this script broke it; 0: hit by another's breakage)|the kernel's
-# line (an extended regex over the console)
-overlap="ovl-a@64000000 \(0x0000000064000000--0x0000000065000000\) overlaps with ovl-b@65000000 \(0x0000000064800000--0x0000000065800000\)"
-checks=(
-	"nomapcma@60000000|refused|1|OF: reserved mem: node nomapcma@60000000 compatible matching fail"
-	"oddcma@61000000|refused|1|OF: reserved mem: node oddcma@61000000 compatible matching fail"
-	"oddcma@61000000|refused|0|Reserved memory: incorrect alignment of CMA region"
-	"big|failed|1|OF: reserved mem: failed to allocate memory for node 'big': size 2048 MiB"
-	"badsize|ignored|1|OF: reserved mem: invalid size property in 'badsize' node\."
-	"tee@63000000|failed|1|OF: fdt: Reserved memory: failed to reserve memory for node 'tee@63000000': base 0x0000000040000000, size 16 MiB"
-	"ovl-b@65000000|overlapping|1|$overlap"
-	"ovl-a@64000000|overlapping|0|$overlap"
-)
-# The alignment refusal names no node; it must come right before oddcma's matching fail.
-grep -A1 "Reserved memory: incorrect alignment of CMA region" "$c" | grep -q "node oddcma@61000000 compatible matching fail" ||
-	fail "no 'incorrect alignment of CMA region' just before oddcma's refusal"
-grep -q "OF: reserved mem: OVERLAP DETECTED!" "$c" || fail "the kernel printed no OVERLAP DETECTED"
-
-# doctor_block NODE: the doctor's verdict line for /reserved-memory/NODE and its evidence lines.
-doctor_block() {
-	awk -v want="/reserved-memory/$1:" '
-		/^dtheap-check: doctor: / {
-			line = substr($0, length("dtheap-check: doctor: ") + 1)
-			if (line ~ /^ +evidence: /) { if (inblock) print line; next }
-			split(line, f, " ")
-			inblock = (f[2] == want)
-			if (inblock) print line
-		}' "$c"
 }
 
-broken=0
-for entry in "${checks[@]}"; do
-	IFS='|' read -r node verdict isbroken kline <<<"$entry"
-	grep -qE "$kline" "$c" || fail "$node: the kernel did not print: $kline"
-	block=$(doctor_block "$node")
-	[ -n "$block" ] || fail "$node: the doctor said nothing about it"
-	got=$(head -n1 <<<"$block" | awk '{print $1}')
-	[ "$got" = "$verdict" ] || fail "$node: doctor verdict $got, the kernel log justifies $verdict:
-$block"
-	grep -E "^ +evidence: " <<<"$block" | grep -qE "$kline" ||
-		fail "$node: the doctor's evidence does not quote the kernel line ($kline):
-$block"
-	log "$node: $verdict (kernel: $(grep -oE "$kline" "$c" | head -n1))"
-	broken=$((broken + isbroken))
+# doctor_blocks CONSOLE: the doctor's verdict line and evidence lines per /reserved-memory node
+# (block[NODE]), read once per console: the checks and the mutation proof below look them up
+# without a process each (they run a dozen times per boot).
+declare -A block
+doctor_blocks() {
+	block=()
+	local node text
+	while IFS=$'\t' read -r node text; do
+		block[$node]+="${block[$node]:+$'\n'}$text"
+	done < <(awk '
+		/^dtheap-check: doctor: / {
+			line = substr($0, length("dtheap-check: doctor: ") + 1)
+			if (line ~ /^ +evidence: /) { if (cur != "") print cur "\t" line; next }
+			split(line, f, " ")
+			cur = ""
+			if (f[2] ~ /^\/reserved-memory\/.*:$/) { cur = substr(f[2], 18, length(f[2]) - 18); print cur "\t" line }
+		}' "$1")
+}
+
+# expectations VERSION: sets checks, one entry per (node, kernel line):
+#   node|verdict|broken (1: counted as a broken node)|the kernel's line (an extended regex over
+#   the console)|a regex the doctor's detail must match (empty: any)
+# The lines and verdicts are those of the table at the top, from each version's source.
+expectations() {
+	local overlap="ovl-a@64000000 \(0x0000000064000000--0x0000000065000000\) overlaps with ovl-b@65000000 \(0x0000000064800000--0x0000000065800000\)"
+	local tee_pfx
+	case $1 in
+	6.1) tee_pfx="OF: fdt: " ;;
+	*) tee_pfx="OF: reserved mem: " ;;
+	esac
+	checks=(
+		"oddcma@61000000|refused|1|OF: reserved mem: node oddcma@61000000 compatible matching fail|CMA alignment"
+		"oddcma@61000000|refused|0|Reserved memory: incorrect alignment of CMA region|CMA alignment"
+		"big|failed|1|OF: reserved mem: failed to allocate memory for node 'big': size 2048 MiB|"
+		"badsize|ignored|1|OF: reserved mem: invalid size property in 'badsize' node\.|"
+		"tee@63000000|failed|1|${tee_pfx}Reserved memory: failed to reserve memory for node 'tee@63000000': base 0x0000000040000000, size 16 MiB|"
+		"ovl-b@65000000|overlapping|1|$overlap|"
+		"ovl-a@64000000|overlapping|0|$overlap|"
+		"zonecma@6c000000|failed|1|^(\[ *[0-9.]+\] )?cma: CMA area zonecma@6c000000 could not be activated|could not activate"
+	)
+	case $1 in
+	6.1 | 6.12) checks+=("nomapcma@60000000|refused|1|OF: reserved mem: node nomapcma@60000000 compatible matching fail|given back") ;;
+	7.3) checks+=("nomapcma@60000000|lost|1|OF: reserved mem: 0x0000000060000000\.\.0x0000000060ffffff \(16384 KiB\) nomap reusable nomapcma@60000000|lost") ;;
+	*) fail "no expectations for kernel $1 (derive them from its source first)" ;;
+	esac
+}
+
+# save_copy CONSOLE DTB DIR: a system copy the doctor reads (see the header).
+save_copy() {
+	mkdir -p "$3/sys/firmware" "$3/dev"
+	cp "$2" "$3/sys/firmware/fdt"
+	# The kernel's reserved-memory, CMA and zone lines, without timestamps.
+	sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' "$1" |
+		grep -E "^(OF: (reserved mem|fdt): |Reserved memory: |cma: |Movable zone start|  Node 0: 0x|Memory: )|overlaps with" >"$3/dmesg.txt" || true
+	# The checker lists /dev/dma_heap in its report ("heap NAME mode MODE").
+	sed -n 's/^dtheap-check: doctor: present      heap \([^ ]*\) .*/\1/p' "$1" | sort -u |
+		while read -r h; do echo "crw------- 1 root root 253, 0 Jan  1 00:00 $h"; done >"$3/dev/dma_heap.ls"
+}
+
+# boot_checks VERSION CONSOLE: what the boot as a whole must show.
+boot_checks() {
+	local v=$1 c=$2 mz
+	grep -q "reboot: Power down" "$c" || fail "the guest did not power off after the failed check; console: $c"
+	if grep -qE "$bad_kernel_log" "$c"; then
+		fail "the kernel warned or oopsed: $(grep -m1 -E "$bad_kernel_log" "$c"); console: $c"
+	fi
+	grep -q "^dtheap-check: verdict FAIL" "$c" || fail "the boot checker did not fail on the broken tree; console: $c"
+	grep -q "^FAIL " "$c" || fail "the boot checker printed no FAIL line"
+	grep -q "^dtheap-check: doctor: " "$c" || fail "the checker did not run the doctor after the failed check"
+
+	# The alignment refusal names no node; it must come right before oddcma's matching fail.
+	grep -A1 "Reserved memory: incorrect alignment of CMA region" "$c" | grep -q "node oddcma@61000000 compatible matching fail" ||
+		fail "no 'incorrect alignment of CMA region' just before oddcma's refusal"
+	grep -q "OF: reserved mem: OVERLAP DETECTED!" "$c" || fail "the kernel printed no OVERLAP DETECTED"
+	# zonecma is split by ZONE_MOVABLE: the zone's start (6.1 mm/page_alloc.c, 6.12 and 7.3
+	# mm/mm_init.c: "Movable zone start for each node") must fall inside it.
+	mz=$(grep -A1 "Movable zone start for each node" "$c" | sed -n 's/.*Node 0: \(0x[0-9a-f]*\).*/\1/p')
+	[ -n "$mz" ] || fail "the kernel printed no movable zone start (movablecore= ignored?)"
+	((mz > 0x6c000000 && mz < 0x74000000)) || fail "ZONE_MOVABLE starts at $mz, not inside zonecma (0x6c000000..0x74000000)"
+	# 7.3's nomapcma verdict rests on the absence of a driver: no "initialized node" for it.
+	if [ "$v" = 7.3 ] && grep -q "initialized node nomapcma@60000000" "$c"; then
+		fail "7.3 initialized nomapcma@60000000: its source says no driver takes it"
+	fi
+}
+
+# printed REGEX: whether a console line (con, read once) matches; the line in $printed_line.
+printed() {
+	local l
+	for l in "${con[@]}"; do
+		if [[ $l =~ $1 ]]; then
+			printed_line=$l
+			return 0
+		fi
+	done
+	return 1
+}
+
+# check_console VERSION CONSOLE: every node's assertion on one boot's console, against $checks
+# (set by expectations). Exits through fail on the first that does not hold; QUIET=1 drops the
+# per-node lines (the mutation proof below runs it on purpose with wrong expectations).
+check_console() {
+	local v=$1 c=$2 entry node verdict isbroken kline detail b first got quoted line ev
+	broken=0
+	for entry in "${checks[@]}"; do
+		IFS='|' read -r node verdict isbroken kline detail <<<"$entry"
+		printed "$kline" || fail "$node: the kernel did not print: $kline"
+		b=${block[$node]:-}
+		[ -n "$b" ] || fail "$node: the doctor said nothing about it"
+		first=${b%%$'\n'*}
+		got=${first%% *}
+		[ "$got" = "$verdict" ] || fail "$node: doctor verdict $got, the kernel log justifies $verdict:
+$b"
+		[ -z "$detail" ] || [[ $first =~ $detail ]] || fail "$node: the doctor's explanation lacks '$detail':
+$b"
+		# The guest's doctor reads /dev/kmsg: its evidence has no timestamps.
+		quoted=
+		while IFS= read -r line; do
+			[[ $line =~ ^\ +evidence:\ (.*)$ ]] || continue
+			ev=${BASH_REMATCH[1]}
+			if [[ $ev =~ $kline ]]; then quoted=1; fi
+		done <<<"$b"
+		[ -n "$quoted" ] || fail "$node: the doctor's evidence does not quote the kernel line ($kline):
+$b"
+		[ -n "${QUIET:-}" ] || log "$node: $verdict (kernel: ${printed_line#\[*\] })"
+		broken=$((broken + isbroken))
+	done
+	# The untouched default pool must not be blamed.
+	b=${block[linux,cma]:-}
+	got=${b%% *}
+	[ "$got" = placed ] || fail "linux,cma: doctor verdict '$got', want placed (the kernel initialized it)"
+	printed "OF: reserved mem: initialized node linux,cma, compatible id shared-dma-pool" || fail "linux,cma was not initialized"
+}
+
+# must_fail VERSION CONSOLE WHAT: check_console with the $checks the caller mutated must fail,
+# and for the reason WHAT (a regex over its message): proof that the assertion bites.
+must_fail() {
+	local out
+	if out=$(QUIET=1 check_console "$1" "$2" 2>&1); then
+		fail "mutation proof: a wrong expectation passed on $2 ($3)"
+	fi
+	grep -qE "$3" <<<"$out" || fail "mutation proof: failed for another reason than '$3': $out"
+}
+
+# mutation_proof VERSION CONSOLE: each node's verdict replaced by a wrong one, each kernel line
+# by the other versions' (where they differ), must fail on this very console.
+mutation_proof() {
+	local v=$1 c=$2 i entry node verdict isbroken kline detail wrong other n=0
+	local orig=("${checks[@]}")
+	for i in "${!orig[@]}"; do
+		IFS='|' read -r node verdict isbroken kline detail <<<"${orig[$i]}"
+		wrong=placed
+		[ "$verdict" != placed ] || wrong=failed
+		checks=("${orig[@]}")
+		checks[$i]="$node|$wrong|$isbroken|$kline|$detail"
+		must_fail "$v" "$c" "$node: doctor verdict $verdict, the kernel log justifies $wrong"
+		n=$((n + 1))
+	done
+	for other in 6.1 6.12 7.3; do
+		[ "$other" != "$v" ] || continue
+		expectations "$other"
+		[ "${checks[*]}" != "${orig[*]}" ] || continue
+		must_fail "$v" "$c" "the kernel did not print|doctor verdict|lacks"
+		n=$((n + 1))
+	done
+	checks=("${orig[@]}")
+	log "mutation proof: $n wrong expectations, each failed on this console"
+}
+
+# save_copy CONSOLE DTB DIR: a system copy the doctor reads (see the header).
+save_copy() {
+	mkdir -p "$3/sys/firmware" "$3/dev"
+	cp "$2" "$3/sys/firmware/fdt"
+	# The kernel's reserved-memory, CMA and zone lines, without timestamps.
+	sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' "$1" |
+		grep -E "^(OF: (reserved mem|fdt): |Reserved memory: |cma: |Movable zone start|  Node 0: 0x|Memory: )|overlaps with" >"$3/dmesg.txt" || true
+	# The heaps the guest's doctor listed from /dev/dma_heap (names and modes).
+	sed -n 's/^dtheap-check: doctor: present      heap \([^ ]*\) .*/\1/p' "$1" | sort -u |
+		while read -r h; do echo "crw------- 1 root root 253, 0 Jan  1 00:00 $h"; done >"$3/dev/dma_heap.ls"
+}
+
+for v in $versions; do
+	work=$root/$v
+	mkdir -p "$work"
+	c=$work/console.txt
+	if [ -n "${E2E_DOCTOR_CONSOLES:-}" ]; then
+		# Re-judge saved boots: DIR/<version>/{console.txt,broken.dtb} of an earlier run.
+		cp "$E2E_DOCTOR_CONSOLES/$v/console.txt" "$c"
+		cp "$E2E_DOCTOR_CONSOLES/$v/broken.dtb" "$work/broken.dtb"
+	else
+		eval "$(kernel/refkernel/build.sh --version "$v")"
+		kc=(--kconfig "$KDIR/.config")
+		$dtheap validate "${kc[@]}" "$board" >/dev/null || fail "$board does not validate as written"
+		$dtheap dtb "${kc[@]}" "$board" --base "$root/virt.dtb" -o "$work/board.dtb"
+		$dtheap initramfs "${kc[@]}" "$board" -o "$work/initramfs.cpio.gz" >/dev/null
+		dtc -q -I dtb -O dts "$work/board.dtb" >"$work/board.dts"
+		break_tree "$work/board.dts" "$work/broken.dts"
+		dtc -q -I dts -O dtb -o "$work/broken.dtb" "$work/broken.dts"
+
+		log "boot with the broken tree and movablecore=256M (the checker must fail, then run the doctor)"
+		qstatus=0
+		start=$(date +%s)
+		timeout "${QEMU_TIMEOUT:-300}" qemu-system-aarch64 -M virt -cpu cortex-a57 -m 1024 -nographic -nic none \
+			-no-reboot -kernel "$IMAGE" -initrd "$work/initramfs.cpio.gz" -dtb "$work/broken.dtb" \
+			-append "console=ttyAMA0 earlycon panic=-1 movablecore=256M" >"$c.raw" 2>&1 || qstatus=$?
+		tr -d '\r' <"$c.raw" >"$c"
+		log "boot took $(($(date +%s) - start)) s"
+		[ $qstatus -eq 0 ] || fail "QEMU exited with status $qstatus (timeout?); console: $c"
+	fi
+
+	expectations "$v"
+	doctor_blocks "$c"
+	mapfile -t con <"$c"
+	boot_checks "$v" "$c"
+	check_console "$v" "$c"
+	mutation_proof "$v" "$c"
+
+	# The same verdicts from a copy, read on the host (dtheap doctor ROOT).
+	save_copy "$c" "$work/broken.dtb" "$work/copy"
+	hstatus=0
+	$dtheap doctor "$work/copy" >"$work/doctor-host.txt" || hstatus=$?
+	[ $hstatus -eq 1 ] || fail "dtheap doctor on the copy exited $hstatus, want 1 (regions lost)"
+	for entry in "${checks[@]}"; do
+		IFS='|' read -r node verdict _ _ _ <<<"$entry"
+		grep -qE "^$verdict +/reserved-memory/$node:" "$work/doctor-host.txt" ||
+			fail "$node: dtheap doctor on the copy does not say $verdict: $(grep "/reserved-memory/$node:" "$work/doctor-host.txt")"
+	done
+	echo "e2e-doctor $v: $broken broken nodes, verdicts match the kernel log"
 done
-# The untouched default pool must not be blamed.
-got=$(doctor_block "linux,cma" | head -n1 | awk '{print $1}')
-[ "$got" = placed ] || fail "linux,cma: doctor verdict '$got', want placed (the kernel initialized it)"
-grep -q "OF: reserved mem: initialized node linux,cma, compatible id shared-dma-pool" "$c" || fail "linux,cma was not initialized"
-echo "e2e-doctor 6.1: $broken broken nodes, verdicts match the kernel log"

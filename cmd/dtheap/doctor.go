@@ -20,7 +20,7 @@ func newDoctorCmd() *cobra.Command {
 		Long: `doctor reads what a running Linux system shows (the devicetree it booted from
 /sys/firmware/fdt, the kernel log, /dev/dma_heap, the CMA areas in sysfs and debugfs) and says,
 for every /reserved-memory node, what the kernel did with it (placed, failed, ignored, refused,
-bypassed by cma=, overlapping, disabled, or no evidence), and for every heap whether it is
+lost, bypassed by cma=, overlapping, disabled, or no evidence), and for every heap whether it is
 there, who provides it, its permissions and, over a CMA area, its size and free memory. Each
 verdict comes with the log line or file that proves it.
 
@@ -28,7 +28,7 @@ ROOT is / (the default: run it on the board, as root for debugfs and the devicet
 directory holding a copy: sys/firmware/fdt, dmesg.txt (the kernel log), dev/dma_heap.ls (ls -l
 /dev/dma_heap) or dev/dma_heap/, sys/kernel/mm/cma/, sys/kernel/debug/cma/.
 
-Exit status: 0 when nothing was lost, 1 when a region failed, was ignored, refused or overlaps,
+Exit status: 0 when nothing was lost, 1 when a region failed, was ignored, refused, lost or overlaps,
 or a heap the devicetree's dtheap node lists is missing; 2 when the devicetree cannot be read.`,
 		Example: `  sudo dtheap doctor
   dtheap doctor --format json ./board-copy`,
