@@ -19,7 +19,10 @@ type Board struct {
 	MemoryUnknown bool
 	Zones         []Zone
 	Firmware      []Firmware
-	Pools         []Pool
+	// Memreserve are the /memreserve/ entries (the blob's memory reservation block), in
+	// board order, which is the order they are written in.
+	Memreserve []Memreserve
+	Pools      []Pool
 	// Files lists the board file first, then each file it extends.
 	Files []string
 	// Pos holds the position of each top-level key's value ("board", "arch", ...).
@@ -75,6 +78,20 @@ type Firmware struct {
 	Pos        diag.Pos
 	Fields     map[string]diag.Pos
 }
+
+// Memreserve is one /memreserve/ entry: memory the boot loader keeps, which the kernel reserves
+// with plain memblock_reserve (in the linear map, not no-map) before or after placing the
+// dynamic pools, depending on its version (kmodel.Model.MemreserveFirst).
+type Memreserve struct {
+	Name       string
+	Base, Size uint64
+	Silence    []string
+	Pos        diag.Pos
+	Fields     map[string]diag.Pos
+}
+
+// Field returns the position of a field if it was written, else the entry's position.
+func (m *Memreserve) Field(name string) diag.Pos { return field(m.Fields, name, m.Pos) }
 
 // Range is an alloc-ranges entry.
 type Range struct {

@@ -135,7 +135,7 @@ func unwrapPathError(err error) error {
 }
 
 // namedLists are merged entry by entry (matched by name) across extends.
-var namedLists = map[string]string{"memory": "memory bank", "zones": "zone", "firmware": "firmware region", "pools": "pool"}
+var namedLists = map[string]string{"memory": "memory bank", "zones": "zone", "firmware": "firmware region", "memreserve": "memreserve entry", "pools": "pool"}
 
 // mergeTrees lays child over base: scalars and unnamed lists replace, the kernel mapping merges
 // key by key, named lists merge by entry name with explicit override:/delete:.
@@ -420,6 +420,16 @@ func (d *decoder) board(root *value) *Board {
 			f.Emit = d.boolean(it.get("emit"), true)
 			f.Silence = d.strings(it.get("silence"))
 			b.Firmware = append(b.Firmware, f)
+		}
+	}
+	if mr := root.get("memreserve"); mr != nil {
+		for _, it := range mr.items {
+			m := Memreserve{Name: d.str(it.get("name")), Pos: it.pos, Fields: fieldPositions(it)}
+			m.Base, _ = d.size(d.need(it, "base", "memreserve entry"), "base")
+			m.Size, _ = d.size(d.need(it, "size", "memreserve entry"), "size")
+			d.span(m.Field("size"), "memreserve entry "+escape.Quote(m.Name), m.Base, m.Size)
+			m.Silence = d.strings(it.get("silence"))
+			b.Memreserve = append(b.Memreserve, m)
 		}
 	}
 	if ps := root.get("pools"); ps != nil {

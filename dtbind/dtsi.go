@@ -21,6 +21,7 @@ func DTSI(p *plan.Plan) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	header(&b, p, "Include this file at the end of the board's .dts: /include/ \"<this file>\".")
+	memreserveNote(&b, p, "DTS takes /memreserve/ only before the first node, so this file, included at\n * the end, cannot carry them: write them with dtheap dts --memreserve and include that\n * right after /dts-v1/; (dtheap dtb writes them into a blob itself).")
 	b.WriteString("/ {\n")
 	writeRoot(&b, m, 1)
 	b.WriteString("};\n")
@@ -51,11 +52,37 @@ func Overlay(p *plan.Plan) ([]byte, error) {
  * Compile: dtc -@ -W no-avoid_default_addr_size -W no-ranges_format -I dts -O dtb
  * (an overlay fragment cannot see the root's cell sizes, so dtc warns without those flags).
  * Nodes are listed in reverse: libfdt's merge prepends, so the result is in board order.`)
+	memreserveNote(&b, p, "An overlay cannot carry /memreserve/ entries (an overlay merges nodes only; its\n * own reservation block is not applied): put them in the base tree (dtheap dts\n * --memreserve, dtheap dtb) or have the boot loader add them (U-Boot: fdt rsvmem add).")
 	b.WriteString("&{/} {\n")
 	writeRoot(&b, m, 1)
 	b.WriteString("};\n")
 	writeConsumers(&b, m)
 	return b.Bytes(), nil
+}
+
+// Memreserve returns the board's /memreserve/ entries as DTS, to include right after /dts-v1/;
+// (DTS allows them only before the first node), in board order: the kernel reads them in
+// that order and stops at the first of size 0. A board without entries gives the header only.
+func Memreserve(p *plan.Plan) []byte {
+	var b bytes.Buffer
+	header(&b, p, "Include this file right after /dts-v1/; in the board's .dts: /include/ \"<this file>\".\n * /memreserve/ entries: memory the boot loader keeps, reserved by the kernel with\n * memblock_reserve() (in the linear map, not no-map).")
+	for _, mr := range p.Memreserve {
+		fmt.Fprintf(&b, "/memreserve/ 0x%x 0x%x;\t/* %s */\n", mr.Base, mr.Size, escape.DTSComment(mr.Name))
+	}
+	return b.Bytes()
+}
+
+// memreserveNote says, in a file that cannot hold them, that the board has /memreserve/
+// entries and where they go.
+func memreserveNote(b *bytes.Buffer, p *plan.Plan, why string) {
+	if len(p.Memreserve) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "/*\n * This board has /memreserve/ entries.\n * %s\n", why)
+	for _, mr := range p.Memreserve {
+		fmt.Fprintf(b, " *   /memreserve/ 0x%x 0x%x; (%s)\n", mr.Base, mr.Size, escape.DTSComment(mr.Name))
+	}
+	b.WriteString(" */\n\n")
 }
 
 func header(b *bytes.Buffer, p *plan.Plan, use string) {

@@ -38,6 +38,9 @@ type Board struct {
 	Kernel                  plan.Kernel
 	Memory                  []plan.Bank
 	Pools                   []Pool // /reserved-memory children in tree order
+	// Memreserve are the entries of the blob's memory reservation block (/memreserve/), in
+	// blob order, named memreserve0, memreserve1, ... (the block has no names).
+	Memreserve []plan.Bank
 	// MemoryUnknown: the tree states no DRAM size (the boot loader fills /memory in) and no
 	// Memory option gave one; the board says memory: unknown.
 	MemoryUnknown bool
@@ -141,8 +144,10 @@ func Import(blob []byte, opts ImportOptions) (*Board, error) {
 	if opts.Kernel != nil {
 		b.Kernel = *opts.Kernel
 	}
-	for _, e := range f.ReserveEntries {
-		b.Notes = append(b.Notes, fmt.Sprintf("/memreserve/ 0x%x %s is not carried over: describe it as firmware if it matters", e.Address, size.Human(e.Size)))
+	// Every entry up to the all-zero terminator, as written: one of size 0 ends the kernel's
+	// reading (early_init_fdt_scan_reserved_mem()), which the memreserve rules say of the board.
+	for i, e := range f.ReserveEntries {
+		b.Memreserve = append(b.Memreserve, plan.Bank{Name: fmt.Sprintf("memreserve%d", i), Range: plan.Range{Base: e.Address, Size: e.Size}})
 	}
 
 	pos := opts.Pos
@@ -408,6 +413,12 @@ func (b *Board) YAML() []byte {
 	}
 	for _, m := range b.Memory {
 		fmt.Fprintf(&w, "  - {name: %s, base: 0x%x, size: %s}\n", yq(m.Name), m.Base, size.Compact(m.Size))
+	}
+	if len(b.Memreserve) > 0 {
+		w.WriteString("memreserve: # the blob's /memreserve/ entries, in its order\n")
+		for _, m := range b.Memreserve {
+			fmt.Fprintf(&w, "  - {name: %s, base: 0x%x, size: %s}\n", yq(m.Name), m.Base, size.Compact(m.Size))
+		}
 	}
 	if len(b.Pools) == 0 {
 		w.WriteString("pools: []\n")

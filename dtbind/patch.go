@@ -188,6 +188,7 @@ func Patch(p *plan.Plan, base []byte) (*PatchResult, error) {
 		labels = append(labels, dt.Property{Name: n.label, Value: stringsValue([]string{"/reserved-memory/" + n.name})})
 	}
 	setProps(symbols, labels)
+	res.Notes = append(res.Notes, addMemreserve(f, p)...)
 
 	out, err := writeFDT(f)
 	if err != nil {
@@ -195,6 +196,30 @@ func Patch(p *plan.Plan, base []byte) (*PatchResult, error) {
 	}
 	res.DTB = out
 	return res, nil
+}
+
+// addMemreserve appends the plan's /memreserve/ entries to the blob's memory reservation block,
+// in board order after the base's own entries, leaving out an entry the base already has (the
+// same address and size): a patch applied twice writes the same blob. The kernel reads the
+// block in order and stops at the first entry of size 0 (early_init_fdt_scan_reserved_mem()),
+// so an entry of size 0 is written where the board puts it, as the board says (rule
+// memreserve-zero-size reports it).
+func addMemreserve(f *dt.FDT, p *plan.Plan) []string {
+	var notes []string
+	have := map[dt.ReserveEntry]bool{}
+	for _, e := range f.ReserveEntries {
+		have[e] = true
+	}
+	for _, mr := range p.Memreserve {
+		e := dt.ReserveEntry{Address: mr.Base, Size: mr.Size}
+		if have[e] {
+			notes = append(notes, fmt.Sprintf("kept /memreserve/ 0x%x 0x%x (%s) from the base", e.Address, e.Size, mr.Name))
+			continue
+		}
+		have[e] = true
+		f.ReserveEntries = append(f.ReserveEntries, e)
+	}
+	return notes
 }
 
 // addChild appends a node to the root ahead of the __symbols__/__fixups__ bookkeeping nodes,

@@ -287,7 +287,8 @@ func TestImportDTS(t *testing.T) {
 		"{name: dram0, base: 0x80000000, size: 256MiB}", "{name: dram1, base: 0x90000000, size: 256MiB}",
 		`{name: ramoops, kind: reserved, base: 0x86000000, size: 1MiB, compatible: ramoops, no-map: false}`,
 		`{name: "linux,cma", label: cma, kind: cma, default: true, size: 64MiB, devices: ["/dev"]}`,
-		"# note: /memreserve/ 0x48000000 1 MiB",
+		// /memreserve/ entries are carried over in blob order, not left as a note.
+		"memreserve: # the blob's /memreserve/ entries, in its order\n  - {name: memreserve0, base: 0x48000000, size: 1MiB}\n",
 		// 6.1 reserves both entries of a two-entry reg: two regions, and a finding.
 		"{name: two, kind: reserved, base: 0x84000000, size: 4KiB}", "{name: two-1, kind: reserved, base: 0x85000000, size: 4KiB}",
 	} {

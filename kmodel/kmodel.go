@@ -147,6 +147,23 @@ type Model struct {
 	// ("Skipping dt linux,cma-default node in favor for \"cma=\" kernel param."), so the node
 	// is neither reserved nor allocated.
 	CmdlineCMAReservesDefault bool
+	// MemreserveFirst: the entries of the blob's memory reservation block (/memreserve/ in DTS)
+	// are reserved BEFORE the /reserved-memory scan, so every dynamic region is placed around
+	// them and a no-map fixed region over one is refused. 6.1 drivers/of/fdt.c
+	// early_init_fdt_scan_reserved_mem(): the fdt_get_mem_rsv() loop with memblock_reserve()
+	// comes first, then fdt_scan_reserved_mem() and fdt_init_reserved_mem() (which allocates
+	// the dynamic regions); early_init_dt_reserve_memory() returns -EBUSY for a no-map region
+	// over memory memblock already has reserved ("failed to reserve memory for node"). 6.12
+	// and 7.3 early_init_fdt_scan_reserved_mem(): fdt_scan_reserved_mem() first, which
+	// reserves every reg region AND allocates every dynamic one
+	// (drivers/of/of_reserved_mem.c), then the /memreserve/ loop: the entries are reserved
+	// after placement, a dynamic region may land on one, and memblock_reserve() over it adds
+	// nothing and says nothing. On every version the loop stops at the first entry of size 0
+	// (if (!size) break;), and the entries are plain memblock_reserve(): in the linear map,
+	// never no-map, never freed. (7.3 also stops, logging "Invalid memory reservation block
+	// index %d", when fdt_get_mem_rsv() fails: only for a block past the blob's end, which a
+	// blob libfdt accepted cannot have.)
+	MemreserveFirst bool
 
 	// CMASlotsExtra is added to CONFIG_CMA_AREAS to give MAX_CMA_AREAS. 6.1
 	// include/linux/cma.h: MAX_CMA_AREAS (1 + CONFIG_CMA_AREAS); 6.12 and 7.3:
@@ -219,6 +236,7 @@ var models = map[Version]Model{
 		NoMapReusable:             Refused,
 		OddAllocRanges:            Refused,
 		CmdlineCMAReservesDefault: true,
+		MemreserveFirst:           true,
 		CMASlotsExtra:             1,
 		CMAAreasDefault:           7,
 		CMAAreasDefaultNUMA:       19,

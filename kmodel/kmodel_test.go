@@ -111,6 +111,22 @@ func TestRegionFacts(t *testing.T) {
 	}
 }
 
+// TestMemreserveOrder: 6.1's early_init_fdt_scan_reserved_mem() (drivers/of/fdt.c) reserves
+// the /memreserve/ entries before fdt_scan_reserved_mem(); 6.12's and 7.3's after it, i.e.
+// after every dynamic region is allocated. A version between takes the older model's order.
+func TestMemreserveOrder(t *testing.T) {
+	for _, tt := range []struct {
+		v     string
+		first bool
+	}{
+		{"6.1", true}, {"6.11", true}, {"6.12", false}, {"7.2", false}, {"7.3", false}, {"7.4", false},
+	} {
+		if got := mustFor(t, tt.v).MemreserveFirst; got != tt.first {
+			t.Errorf("%s: MemreserveFirst = %v, want %v", tt.v, got, tt.first)
+		}
+	}
+}
+
 // TestCMASlots: MAX_CMA_AREAS = 1 + CONFIG_CMA_AREAS on 6.1, CONFIG_CMA_AREAS from 6.12
 // (include/linux/cma.h); defaults from mm/Kconfig CMA_AREAS (6.1: 7, 19 with NUMA; 6.12 and
 // 7.3: 8, 20).

@@ -168,6 +168,11 @@ func toBoard(db *dtbind.Board, t *tree, version string, opts Options) *board.Boa
 	if b.Arch == "arm64" || b.Arch == "riscv64" {
 		b.Zones = []board.Zone{{Name: "dma32", Limit: 4 << 30, Default: true, Pos: t.pos("/", "")}}
 	}
+	// dtc's annotations (-T -T) give /memreserve/ lines no position: the file, and the entry
+	// named in the message.
+	for _, m := range db.Memreserve {
+		b.Memreserve = append(b.Memreserve, board.Memreserve{Name: m.Name, Base: m.Base, Size: m.Size, Pos: diag.Pos{File: t.file}})
+	}
 	if db.Ignored {
 		return b
 	}

@@ -24,7 +24,9 @@ import (
 // 7.3.4 as Debian ships them). Checked by hand on 2026-12-01: setting 7.3's model to 6.1's
 // heapsort order (kmodel.Model.Placement = PlaceHeapsort for 7.3) fails 12 of the 14 layouts
 // on 7.3 (all but 08-alloc-range-fixed and 12-big-ram, where both orders give the same
-// addresses); TestBootCorpusTellsModelsApart keeps that property under test.
+// addresses); TestBootCorpusTellsModelsApart keeps that property under test (13 of 15 since
+// 15-memreserve). Checked by hand on 2026-12-01: setting 7.3's kmodel.Model.MemreserveFirst
+// fails 15-memreserve on 7.3 in TestBootCorpusPlacement and TestBootCorpusMemreserve.
 var corpusVersions = []string{"6.1", "6.12", "7.3"}
 
 // The kernel's own lines (see scripts/record-placement.sh):
@@ -276,5 +278,94 @@ func TestBootCorpusTellsModelsApart(t *testing.T) {
 				t.Logf("%d of %d layouts booted on %s contradict the %s model", contradicted, len(layouts), v, w)
 			})
 		}
+	}
+}
+
+// memblockReserveLine is mm/memblock.c memblock_reserve()'s line under memblock=debug, which
+// scripts/record-placement.sh keeps for layouts with /memreserve/ entries.
+var memblockReserveLine = regexp.MustCompile(`memblock_reserve: \[0x([0-9a-f]+)-0x([0-9a-f]+)\]`)
+
+// TestBootCorpusMemreserve holds kmodel.Model.MemreserveFirst to the boots: in the log of every
+// layout with /memreserve/ entries, each entry's memblock_reserve line comes before the first
+// pool the kernel set up on a version that reserves them first (6.1), and after the last one on
+// the others (6.12, 7.3: early_init_fdt_scan_reserved_mem() runs fdt_scan_reserved_mem()
+// first). And the placement log must be able to fail the other model: a planner that ignores
+// the entries (6.1) or takes them before placement (6.12, 7.3) contradicts it.
+func TestBootCorpusMemreserve(t *testing.T) {
+	cases := 0
+	for _, l := range corpusLayouts(t) {
+		for _, v := range corpusVersions {
+			p := planFor(t, l.path, v)
+			if len(p.Memreserve) == 0 {
+				continue
+			}
+			cases++
+			t.Run(l.name+"/"+v, func(t *testing.T) {
+				logPath := filepath.Join("testdata", "bootcorpus", l.name+"."+v+".log")
+				data, err := os.ReadFile(logPath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				firstPool, lastPool := 0, 0
+				reserved := map[Range]int{}
+				for i, line := range strings.Split(string(data), "\n") {
+					n := i + 1
+					if strings.HasPrefix(line, "#") {
+						continue
+					}
+					if createdLine.MatchString(line) || rmemLine.MatchString(line) {
+						if firstPool == 0 {
+							firstPool = n
+						}
+						lastPool = n
+					}
+					if m := memblockReserveLine.FindStringSubmatch(line); m != nil {
+						lo, _ := strconv.ParseUint(m[1], 16, 64)
+						hi, _ := strconv.ParseUint(m[2], 16, 64)
+						if _, seen := reserved[Range{lo, hi - lo + 1}]; !seen {
+							reserved[Range{lo, hi - lo + 1}] = n
+						}
+					}
+				}
+				if firstPool == 0 {
+					t.Fatalf("%s: no pool line", logPath)
+				}
+				for _, mr := range p.Memreserve {
+					n, ok := reserved[mr.Range]
+					switch {
+					case !ok:
+						t.Errorf("%s: no memblock_reserve line for /memreserve/ %s %s (boot without memblock=debug?)", logPath, mr.Name, fmt.Sprint(mr.Range))
+					case mr.First && n > firstPool:
+						t.Errorf("%s:%d: /memreserve/ %s reserved after the first pool (line %d), but the %s model reserves it first", logPath, n, mr.Name, firstPool, v)
+					case !mr.First && n < lastPool:
+						t.Errorf("%s:%d: /memreserve/ %s reserved before the last pool (line %d), but the %s model reserves it after placement", logPath, n, mr.Name, lastPool, v)
+					}
+				}
+
+				got, err := parseBootLog(logPath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _, err := board.Load(l.path, board.Options{})
+				if err != nil || b == nil {
+					t.Fatal(err)
+				}
+				b.Kernel.Version = v
+				if p.Memreserve[0].First {
+					b.Memreserve = nil // the planner before /memreserve/ was modelled
+				} else {
+					for _, e := range b.Memreserve { // taken before placement, as on 6.1
+						b.Firmware = append(b.Firmware, board.Firmware{Name: e.Name, Base: e.Base, Size: e.Size})
+					}
+					b.Memreserve = nil
+				}
+				if diffs, _ := comparePlan(Build(b), got, logPath); len(diffs) == 0 {
+					t.Errorf("%s: a planner with the other /memreserve/ order predicts the same addresses: the layout cannot tell the models apart", logPath)
+				}
+			})
+		}
+	}
+	if cases == 0 {
+		t.Fatal("no corpus layout has /memreserve/ entries")
 	}
 }

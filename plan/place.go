@@ -229,7 +229,14 @@ func place(p *Plan) {
 		}
 	}
 	// What the kernel already holds, and every fixed region: all reserved before any dynamic
-	// region is allocated (on 7.3 except a linux,cma-default node that cma= bypasses).
+	// region is allocated (on 7.3 except a linux,cma-default node that cma= bypasses). On 6.1
+	// the /memreserve/ entries are reserved before the scan too; 6.12 and later reserve them
+	// after every dynamic region is placed (kmodel.Model.MemreserveFirst).
+	for _, mr := range p.Memreserve {
+		if mr.First && !mr.Ignored {
+			m.taken = append(m.taken, mr.Range)
+		}
+	}
 	for _, r := range p.Regions {
 		if r.Fixed && !(r.Bypassed && !km.CmdlineCMAReservesDefault) {
 			m.taken = append(m.taken, r.Range)
@@ -384,6 +391,18 @@ func place(p *Plan) {
 		}
 	}
 	p.initOrder = append(order, fixedInit...)
+	// 6.12 and later: the /memreserve/ loop runs after fdt_scan_reserved_mem(), so the entries
+	// leave the placement alone but are not free for Linux either.
+	late := false
+	for _, mr := range p.Memreserve {
+		if !mr.First && !mr.Ignored && mr.Size > 0 {
+			m.taken = append(m.taken, mr.Range)
+			late = true
+		}
+	}
+	if late {
+		m.freeList = m.free()
+	}
 	// Free ranges never share a base, so lowest first is the list reversed. No free memory
 	// stays nil, as free() returns it.
 	if len(m.freeList) > 0 {

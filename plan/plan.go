@@ -37,9 +37,16 @@
 //     no-map together with reusable where the kernel refuses it, the default CMA node that
 //     cma= bypasses) gives its memory back at once, so the regions after it can use it.
 //
+//  6. The /memreserve/ entries (the board's memreserve: list, the blob's memory reservation
+//     block) are memblock_reserve()d by early_init_fdt_scan_reserved_mem(), in order, up to the
+//     first of size 0: on 6.1 before step 2, so they are taken like firmware regions and the
+//     dynamic regions go around them; on 6.12 and 7.3 after step 4, so they move nothing and a
+//     dynamic region may be placed on one (kmodel.Model.MemreserveFirst; booted in
+//     testdata/bootcorpus/15-memreserve). Either way they are not free for Linux (Plan.Free).
+//
 // Assumptions: memblock is top-down (the default on arm64, arm and riscv64); no NUMA node
-// constraints; nothing else (crashkernel, /memreserve/ entries, other early reservations) takes
-// memory before the reserved-memory scan apart from what the board lists as firmware.
+// constraints; nothing else (crashkernel, other early reservations) takes memory before the
+// reserved-memory scan apart from what the board lists as firmware or memreserve.
 package plan
 
 import (
@@ -83,6 +90,14 @@ func Build(b *board.Board) *Plan {
 	}
 	for i := range b.Pools {
 		p.Regions = append(p.Regions, poolRegion(&b.Pools[i], p.Kernel))
+	}
+	ended := false
+	for i := range b.Memreserve {
+		e := &b.Memreserve[i]
+		// early_init_fdt_scan_reserved_mem(): for (n = 0; ; n++) { ...; if (!size) break; ... }
+		ended = ended || e.Size == 0
+		p.Memreserve = append(p.Memreserve, &Memreserve{Name: e.Name, Range: Range{e.Base, e.Size},
+			Ignored: ended, First: p.Model.MemreserveFirst, Pos: e.Pos, Silenced: e.Silence, Entry: e})
 	}
 	place(p)
 	heapsAndDevices(p, b)

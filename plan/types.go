@@ -20,6 +20,42 @@ const (
 	KindReserved Kind = "reserved" // plain reservation, no heap
 )
 
+// Memreserve is one /memreserve/ entry (the blob's memory reservation block) as the kernel
+// reads it: early_init_fdt_scan_reserved_mem() (drivers/of/fdt.c) memblock_reserve()s each,
+// in the linear map, never no-map, before the dynamic regions are placed on 6.1 and after on
+// 6.12 and 7.3 (kmodel.Model.MemreserveFirst).
+type Memreserve struct {
+	Name string `json:"name"`
+	Range
+	// Ignored: the kernel never reads it, because it or an entry before it has size 0 (the
+	// loop stops there: if (!size) break;).
+	Ignored bool `json:"ignored,omitempty"`
+	// First: reserved before the dynamic regions are placed (6.1), so none lands on it.
+	First    bool     `json:"reserved_before_placement"`
+	Pos      diag.Pos `json:"-"`
+	Silenced []string `json:"-"`
+	// Entry is the board entry it was made from.
+	Entry *board.Memreserve `json:"-"`
+}
+
+// Field returns the position of one of the entry's fields in the board.
+func (m *Memreserve) Field(name string) diag.Pos {
+	if m.Entry != nil {
+		return m.Entry.Field(name)
+	}
+	return m.Pos
+}
+
+// Silences reports whether the entry's board entry silences the rule (silence:).
+func (m *Memreserve) Silences(rule string) bool {
+	for _, id := range m.Silenced {
+		if id == rule {
+			return true
+		}
+	}
+	return false
+}
+
 // Mapping says how user space maps a heap's buffers.
 type Mapping string
 
@@ -68,7 +104,9 @@ type Plan struct {
 	MemoryUnknown bool      `json:"memory_unknown,omitempty"`
 	Zones         []Zone    `json:"zones,omitempty"`
 	Regions       []*Region `json:"regions"` // firmware then pools, in file order (DT order)
-	Heaps         []*Heap   `json:"heaps"`
+	// Memreserve are the /memreserve/ entries, in board (blob) order.
+	Memreserve []*Memreserve `json:"memreserve,omitempty"`
+	Heaps      []*Heap       `json:"heaps"`
 	// Devices lists each consumer device with the pools it gets, in first-mention order.
 	Devices []*Device `json:"devices,omitempty"`
 	// AllocOrder is the order in which the kernel allocates the dynamic regions (names).

@@ -15,9 +15,9 @@ import (
 	"github.com/dtheap/dtheap/validate"
 )
 
-// The board schema has `silence:` only on firmware and pool entries (schemas/board.schema.json,
-// board/load.go); there is no board-level silence. A finding that concerns no entry (its
-// position is outside every firmware and pool entry, e.g. a memory bank or the kernel: block)
+// The board schema has `silence:` only on firmware, memreserve and pool entries
+// (schemas/board.schema.json, board/load.go); there is no board-level silence. A finding that
+// concerns no entry (its position is outside every such entry, e.g. a memory bank or the kernel: block)
 // is therefore silenced for the run with validate.Options.Disable, the --disable flag.
 
 // silenceBoard is a corpus board parsed as a yaml.Node, with every firmware and pool entry
@@ -26,7 +26,7 @@ import (
 // comparable.
 type silenceBoard struct {
 	root    *yaml.Node
-	entries []*yaml.Node // firmware and pool mapping nodes, in file order
+	entries []*yaml.Node // firmware, memreserve and pool mapping nodes, in file order
 	lists   []*yaml.Node // each entry's silence sequence
 }
 
@@ -53,7 +53,7 @@ func readSilenceBoard(t *testing.T, path string) *silenceBoard {
 				t.Fatal(err)
 			}
 			v.Value = abs // made relative to the output directory in write
-		case "firmware", "pools":
+		case "firmware", "memreserve", "pools":
 			for _, e := range v.Content {
 				if e.Kind != yaml.MappingNode {
 					t.Fatalf("%s: %s entry at line %d is not a mapping", path, k.Value, e.Line)
