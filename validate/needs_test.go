@@ -130,7 +130,7 @@ func TestDRAMUnknownMessage(t *testing.T) {
 		not   []string
 	}{
 		{"  - {name: rproc, kind: reserved, base: 0x10000000, size: 64KiB}\n",
-			[]string{"could not judge outside-dram, memreserve-outside-dram, alloc-range-outside-dram, unplaceable and dynamic-at-zero; every pool is fixed"},
+			[]string{"could not judge outside-dram, alloc-range-outside-dram, unplaceable and dynamic-at-zero; every pool is fixed"},
 			[]string{"cma-alignment", "dma-limit"}},
 		{"  - {name: video, kind: cma, size: 64MiB}\n",
 			[]string{"1 dynamic pool(s) not placed, which memreserve-overlap, cma-alignment, cma-zone-crossing, cma-heap-name and dma-limit could not judge either"},
