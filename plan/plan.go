@@ -36,7 +36,6 @@
 //  5. A region whose setup then fails (a CMA pool off the CMA alignment or beyond the CMA slots,
 //     no-map together with reusable where the kernel refuses it, the default CMA node that
 //     cma= bypasses) gives its memory back at once, so the regions after it can use it.
-//
 //  6. The /memreserve/ entries (the board's memreserve: list, the blob's memory reservation
 //     block) are memblock_reserve()d by early_init_fdt_scan_reserved_mem(), in order, up to the
 //     first of size 0: on 6.1 before step 2, so they are taken like firmware regions and the
