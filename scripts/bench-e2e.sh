@@ -22,6 +22,9 @@
 #      The report's targets: issue #8's (< 10% over the minimal /init) and issue #14's (at most
 #      100 ms over the minimal /init + module load).
 #
+# BENCH_BOARD (default boards/qemu-virt-arm64.yaml) boots another board, e.g.
+# e2e/qemu-virt-arm64-carveouts.yaml for a cached carveout ("frames") next to a write-combined one.
+#
 # Then bench/guest/cmd/heapreport prints the Markdown tables (also to $BENCH_DIR/report.md) and
 # writes $BENCH_DIR/results.json. Consoles stay in $BENCH_DIR (default out/bench).
 #
@@ -31,7 +34,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 work=${BENCH_DIR:-$top/out/bench}
-board=boards/qemu-virt-arm64.yaml
+board=${BENCH_BOARD:-boards/qemu-virt-arm64.yaml}
 heap_boots=${BENCH_BOOTS:-3}
 boot_boots=${BOOT_BOOTS:-5}
 rounds=${HEAPBENCH_ROUNDS:-5}
