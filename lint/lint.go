@@ -168,10 +168,14 @@ func toBoard(db *dtbind.Board, t *tree, version string, opts Options) *board.Boa
 	if b.Arch == "arm64" || b.Arch == "riscv64" {
 		b.Zones = []board.Zone{{Name: "dma32", Limit: 4 << 30, Default: true, Pos: t.pos("/", "")}}
 	}
-	// dtc's annotations (-T -T) give /memreserve/ lines no position: the file, and the entry
-	// named in the message.
-	for _, m := range db.Memreserve {
-		b.Memreserve = append(b.Memreserve, board.Memreserve{Name: m.Name, Base: m.Base, Size: m.Size, Pos: diag.Pos{File: t.file}})
+	// Where each /memreserve/ was written (cpp's line markers; memreserveSpots), when the
+	// source has as many as the blob; else the file, with the entry named in the message.
+	for i, m := range db.Memreserve {
+		pos := diag.Pos{File: t.file}
+		if len(t.memreserve) == len(db.Memreserve) {
+			pos = t.memreserve[i]
+		}
+		b.Memreserve = append(b.Memreserve, board.Memreserve{Name: m.Name, Base: m.Base, Size: m.Size, Pos: pos})
 	}
 	if db.Ignored {
 		return b

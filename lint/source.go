@@ -22,6 +22,9 @@ type tree struct {
 	where    map[string]diag.Pos
 	file     string
 	fragment bool // a .dtsi: see dtbind.ImportOptions.Fragment
+	// memreserve holds where each /memreserve/ of the source was written, in order; nil when
+	// that cannot be told (a .dtb, or a count that differs from the blob's entries).
+	memreserve []diag.Pos
 }
 
 func (t *tree) pos(path, prop string) diag.Pos {
@@ -107,12 +110,20 @@ func readTree(path string, includes []string) (*tree, error) {
 		return nil, fmt.Errorf("dtc could not compile %s: %w", path, err)
 	}
 	t := &tree{blob: blob.Bytes(), file: path, where: annotations(src.String()), fragment: strings.HasSuffix(path, ".dtsi")}
+	if pps, err := os.ReadFile(pp); err == nil {
+		t.memreserve = memreserveSpots(string(pps), input)
+	}
 	if strings.HasSuffix(path, ".dtsi") {
 		abs, _ := filepath.Abs(path)
 		for k, p := range t.where {
 			if p.File == abs {
 				p.File = path
 				t.where[k] = p
+			}
+		}
+		for i, p := range t.memreserve {
+			if p.File == abs {
+				t.memreserve[i].File = path
 			}
 		}
 	}
@@ -184,6 +195,49 @@ func annotations(src string) map[string]diag.Pos {
 		}
 	}
 	return where
+}
+
+// memreserveSpots finds every /memreserve/ in preprocessed source, in order, at the file, line
+// and column cpp's line markers (# LINE "FILE" ...) say it was written: dtc's -T annotations
+// give the reservation block no position, and dtc keeps the entries in source order.
+func memreserveSpots(pp, input string) []diag.Pos {
+	var out []diag.Pos
+	file, line := input, 1
+	for _, l := range strings.Split(pp, "\n") {
+		if n, f, ok := lineMarker(l); ok {
+			file, line = f, n
+			continue
+		}
+		for off := 0; ; {
+			i := strings.Index(l[off:], "/memreserve/")
+			if i < 0 {
+				break
+			}
+			out = append(out, diag.Pos{File: file, Line: line, Col: off + i + 1})
+			off += i + len("/memreserve/")
+		}
+		line++
+	}
+	return out
+}
+
+// lineMarker reads cpp's `# LINE "FILE" FLAGS...`; a FILE with an escaped quote is not one
+// dtheap needs to place, and is taken as no marker.
+func lineMarker(l string) (int, string, bool) {
+	rest, ok := strings.CutPrefix(l, "# ")
+	if !ok {
+		return 0, "", false
+	}
+	num, rest, ok := strings.Cut(rest, " \"")
+	n, err := strconv.Atoi(num)
+	if !ok || err != nil {
+		return 0, "", false
+	}
+	file, _, ok := strings.Cut(rest, "\"")
+	if !ok || strings.Contains(file, "\\") {
+		return 0, "", false
+	}
+	return n, file, true
 }
 
 func joinPath(parent, name string) string {
