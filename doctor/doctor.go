@@ -23,6 +23,7 @@
 //	OVERLAP DETECTED! / NAME (..) overlaps with NAME2 (..)                    overlapping
 //	invalid size|alignment|alloc-ranges|reg property in 'NAME'                skipped
 //	cma: CMA area NAME could not be activated (mm/cma.c)                      pool lost, pages freed
+//	(nothing: 7.3 places a node whose alloc-ranges is not whole entries anywhere)  placed, noted
 package doctor
 
 import (
@@ -295,6 +296,16 @@ func (r *Report) regions(b *tree, log []string) {
 					set(n, Overlap, "OVERLAP DETECTED: it shares memory with another region, both in use", line+" / "+strings.TrimSpace(log[i+1]))
 				}
 			}
+		}
+	}
+	// 7.3 reads alloc-ranges through of_flat_dt_get_addr_size_prop (drivers/of/fdt.c), which
+	// returns nothing for a length that is not whole <address size> entries, so
+	// __reserved_mem_alloc_size allocates anywhere without a word; 6.1 and 6.12 say "invalid
+	// alloc-ranges property" and skip the node (ignored above). A node placed with such a
+	// property was placed outside the window it asked for, as far as anyone can tell.
+	for _, n := range b.nodes {
+		if s := byNode[n.name]; s != nil && s.verdict == Placed && n.allocRangesLen > 0 && b.entry > 0 && n.allocRangesLen%b.entry != 0 {
+			s.detail += fmt.Sprintf("; but its alloc-ranges (%d bytes) is not whole <address size> entries of %d bytes: the kernel ignored it and placed the region anywhere", n.allocRangesLen, b.entry)
 		}
 	}
 	for _, n := range order {

@@ -32,12 +32,13 @@ func TestRecorded(t *testing.T) {
 		// scripts/e2e-doctor.sh's boots on a tree broken six ways, with movablecore=256M
 		// splitting zonecma (their dmesg lines, tree and heap listing, kept by the script).
 		// Each version's verdicts from its source: the script's header cites them.
-		{"qemu-6.1-broken", brokenRegions(Refused), map[string]Verdict{"system": Present, "linux,cma": Present}, true},
-		{"qemu-6.12-broken", brokenRegions(Refused), map[string]Verdict{"system": Present, "linux,cma": Present}, true},
-		// 7.3 keeps no-map + reusable reserved for no driver (lost), and makes a heap over
-		// every CMA area, the default one twice (default_cma_region) and zonecma's empty one.
-		{"qemu-7.3-broken", brokenRegions(Lost), map[string]Verdict{"system": Present, "linux,cma": Present,
-			"default_cma_region": Present, "zonecma@6c000000": Present}, true},
+		{"qemu-6.1-broken", brokenRegions(Refused, Ignored), map[string]Verdict{"system": Present, "linux,cma": Present}, true},
+		{"qemu-6.12-broken", brokenRegions(Refused, Ignored), map[string]Verdict{"system": Present, "linux,cma": Present}, true},
+		// 7.3 keeps no-map + reusable reserved for no driver (lost), places oddranges anywhere,
+		// and makes a heap over every CMA area, the default one twice (default_cma_region) and
+		// zonecma's empty one.
+		{"qemu-7.3-broken", brokenRegions(Lost, Placed), map[string]Verdict{"system": Present, "linux,cma": Present,
+			"default_cma_region": Present, "zonecma@6c000000": Present, "oddranges": Present}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.dir, func(t *testing.T) {
@@ -77,10 +78,11 @@ func TestRecorded(t *testing.T) {
 	}
 }
 
-// brokenRegions is what each kernel did with scripts/e2e-doctor.sh's tree; only nomapcma
-// (no-map + reusable) differs between versions.
-func brokenRegions(nomapcma Verdict) map[string]Verdict {
+// brokenRegions is what each kernel did with scripts/e2e-doctor.sh's tree; nomapcma (no-map +
+// reusable) and oddranges (alloc-ranges of three cells) differ between versions.
+func brokenRegions(nomapcma, oddranges Verdict) map[string]Verdict {
 	return map[string]Verdict{
+		"/reserved-memory/oddranges":         oddranges,
 		"/reserved-memory/linux,cma":         Placed,
 		"/reserved-memory/nomapcma@60000000": nomapcma,
 		"/reserved-memory/oddcma@61000000":   Refused,
@@ -170,6 +172,11 @@ func TestRecordedDetails(t *testing.T) {
 		{"qemu-7.3-broken", "tee@63000000", "could not reserve", []string{
 			"OF: reserved mem: Reserved memory: failed to reserve memory for node 'tee@63000000': base 0x0000000040000000, size 16 MiB",
 			"OF: reserved mem: 0x0000000040000000..0x0000000040ffffff (16384 KiB) nomap non-reusable tee@63000000"}},
+		{"qemu-6.12-broken", "oddranges", "its alloc-ranges property is malformed", []string{
+			"OF: reserved mem: invalid alloc-ranges property in 'oddranges', skipping node."}},
+		{"qemu-7.3-broken", "oddranges", "alloc-ranges (12 bytes) is not whole <address size> entries of 16 bytes: the kernel ignored it", []string{
+			"OF: reserved mem: initialized node oddranges, compatible id shared-dma-pool",
+			"OF: reserved mem: 0x000000007b000000..0x000000007bffffff (16384 KiB) map reusable oddranges"}},
 		{"qemu-6.1-broken", "zonecma@6c000000", "could not activate", []string{
 			"OF: reserved mem: initialized node zonecma@6c000000, compatible id shared-dma-pool",
 			"cma: CMA area zonecma@6c000000 could not be activated"}},
@@ -245,10 +252,38 @@ func TestLogRules(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &Report{}
-			r.regions(&tree{nodes: []node{tc.n}}, tc.log)
+			r.regions(&tree{nodes: []node{tc.n}, entry: 16}, tc.log)
 			if len(r.Regions) != 1 || r.Regions[0].Verdict != tc.want || len(r.Regions[0].Evidence) == 0 {
 				t.Errorf("got %+v, want %s with evidence", r.Regions, tc.want)
 			}
 		})
+	}
+}
+
+// TestAllocRangesNote: 7.3 places a dynamic node whose alloc-ranges is not whole <address
+// size> entries anywhere (of_flat_dt_get_addr_size_prop); the doctor says so on a placed node
+// with such a property, and not for whole entries, a node with reg, or no alloc-ranges.
+func TestAllocRangesNote(t *testing.T) {
+	const set = "OF: reserved mem: 0x000000007b000000..0x000000007bffffff (16384 KiB) map reusable pool"
+	for _, tc := range []struct {
+		name  string
+		len   int
+		entry int
+		note  bool
+	}{
+		{"three cells of a 2+2 entry", 12, 16, true},
+		{"one whole 2+2 entry", 16, 16, false},
+		{"two whole 2+2 entries", 32, 16, false},
+		{"one whole 1+1 entry", 8, 8, false},
+		{"three cells of a 1+1 entry", 12, 8, true},
+		{"none (or a node with reg)", -1, 16, false},
+	} {
+		n := node{name: "pool", path: "/reserved-memory/pool", sharedDMA: true, allocRangesLen: tc.len}
+		r := &Report{}
+		r.regions(&tree{nodes: []node{n}, entry: tc.entry}, []string{"OF: reserved mem: initialized node pool, compatible id shared-dma-pool", set})
+		g := r.Regions[0]
+		if g.Verdict != Placed || strings.Contains(g.Detail, "ignored it") != tc.note {
+			t.Errorf("%s: %+v", tc.name, g)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 
 	"github.com/u-root/u-root/pkg/dt"
@@ -18,6 +19,9 @@ type node struct {
 	// DMA pool drivers take (kernel/dma/contiguous.c, kernel/dma/coherent.c). Such a node
 	// set up without "initialized node" before it was taken by neither.
 	sharedDMA bool
+	// allocRangesLen is the alloc-ranges property's length in bytes, -1 without one or on a
+	// node with reg.
+	allocRangesLen int
 }
 
 // tree is what the doctor needs from the booted devicetree: the reserved-memory children and
@@ -26,6 +30,10 @@ type node struct {
 type tree struct {
 	nodes []node
 	heaps []string
+	// entry is the bytes of one <address size> entry after the root's #address-cells and
+	// #size-cells (drivers/of/fdt.c dt_root_addr_cells, dt_root_size_cells; 1 and 1 when
+	// absent, OF_ROOT_NODE_*_CELLS_DEFAULT).
+	entry int
 }
 
 func readTree(blob []byte) (*tree, error) {
@@ -33,10 +41,16 @@ func readTree(blob []byte) (*tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &tree{}
+	t := &tree{entry: 4 * (rootCells(f.RootNode, "#address-cells") + rootCells(f.RootNode, "#size-cells"))}
 	if rm, ok := f.RootNode.LookupChildByName("reserved-memory"); ok {
 		for _, c := range rm.Children {
-			n := node{name: c.Name, path: "/reserved-memory/" + c.Name}
+			n := node{name: c.Name, path: "/reserved-memory/" + c.Name, allocRangesLen: -1}
+			// alloc-ranges counts only for a dynamic node: one without reg
+			// (__reserved_mem_alloc_size runs for those alone).
+			_, hasReg := c.LookProperty("reg")
+			if p, ok := c.LookProperty("alloc-ranges"); ok && !hasReg {
+				n.allocRangesLen = len(p.Value)
+			}
 			if st, ok := c.LookProperty("status"); ok {
 				s := strings.TrimRight(string(st.Value), "\x00")
 				if i := strings.IndexByte(s, 0); i >= 0 {
@@ -77,4 +91,12 @@ func hasString(v []byte, s string) bool {
 		}
 	}
 	return false
+}
+
+// rootCells reads a cell count of the root node as early_init_dt_scan_root does.
+func rootCells(root *dt.Node, name string) int {
+	if p, ok := root.LookProperty(name); ok && len(p.Value) >= 4 {
+		return int(binary.BigEndian.Uint32(p.Value))
+	}
+	return 1
 }

@@ -2,7 +2,8 @@
 # Doctor verdicts proven in the guest on a deliberately broken tree (issue 13, item 2), once per
 # kernel: one boot each of the cached 6.1, 6.12 and 7.3 reference kernels (arm64) with
 # e2e/qemu-virt-arm64-doctor.yaml's devicetree, six of its /reserved-memory nodes broken in
-# ways the kernel reacts to, and a seventh (zonecma) left as written but split by the
+# ways every kernel reacts to, plus a seventh (oddranges) that 7.3 and the older ones treat
+# differently, and an eighth (zonecma) left as written but split by the
 # ZONE_MOVABLE boundary the command line's movablecore= draws. The boot checker must fail (its
 # manifest is the board as written) and then run the doctor (package doctor, the code of
 # dtheap doctor) in the guest. For every broken node the script asserts three things: the
@@ -41,6 +42,14 @@
 #   ovl-a, ovl-b: ovl-b moved into ovl-a (all three)
 #           of_reserved_mem.c __rmem_check_for_overlap "OVERLAP DETECTED!\n%s (%pa--%pa)
 #           overlaps with %s (%pa--%pa)"                                         -> overlapping
+#   oddranges: a dynamic CMA pool whose alloc-ranges is given three cells, not whole
+#           <address size> entries
+#     6.1, 6.12  of_reserved_mem.c __reserved_mem_alloc_size "invalid alloc-ranges property
+#           in '%s', skipping node."                                             -> ignored
+#     7.3   fdt.c of_flat_dt_get_addr_size_prop returns NULL for it, so
+#           __reserved_mem_alloc_size allocates anywhere without a word: set up, "%pa..%pa
+#           (%lu KiB) map reusable oddranges" outside its 0x68000000 window         -> placed
+#           (the doctor's note must say the alloc-ranges was ignored; checked to lie outside)
 #   zonecma: a reusable pool at 0x6c000000, 128 MiB, as written; movablecore=256M puts the
 #           start of ZONE_MOVABLE inside it ("Movable zone start for each node" / "Node 0:
 #           0x..", checked to fall inside). mm/cma.c cma_activate_area (6.1, 6.12: page_zone
@@ -57,7 +66,7 @@
 # (sys/firmware/fdt), the kernel's reserved-memory and CMA lines (dmesg.txt) and the heap listing
 # (dev/dma_heap.ls), a system copy the doctor reads on the host too (the doctor's
 # testdata/qemu-<version>-broken cases are such copies). Ends with one line per kernel:
-#   e2e-doctor 6.12: 7 broken nodes, verdicts match the kernel log
+#   e2e-doctor 6.12: 8 broken nodes, verdicts match the kernel log
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -88,6 +97,7 @@ edits = [
     ("badsize", "size = <0x00 0x1000000>;", "size = <0x1000000>;"),
     ("tee@63000000", "0x00 0x63000000 0x00 0x1000000", "0x00 0x40000000 0x00 0x1000000"),
     ("ovl-b@65000000", "0x00 0x65000000 0x00 0x1000000", "0x00 0x64800000 0x00 0x1000000"),
+    ("oddranges", "alloc-ranges = <0x00 0x68000000 0x00 0x4000000>;", "alloc-ranges = <0x00 0x68000000 0x4000000>;"),
 ]
 for node, old, new in edits:
     m = re.search(r"\n\t\t" + re.escape(node) + r" \{\n(.*?)\n\t\t\};", src, re.S)
@@ -139,22 +149,16 @@ expectations() {
 		"zonecma@6c000000|failed|1|^(\[ *[0-9.]+\] )?cma: CMA area zonecma@6c000000 could not be activated|could not activate"
 	)
 	case $1 in
-	6.1 | 6.12) checks+=("nomapcma@60000000|refused|1|OF: reserved mem: node nomapcma@60000000 compatible matching fail|given back") ;;
-	7.3) checks+=("nomapcma@60000000|lost|1|OF: reserved mem: 0x0000000060000000\.\.0x0000000060ffffff \(16384 KiB\) nomap reusable nomapcma@60000000|lost") ;;
+	6.1 | 6.12) checks+=(
+		"nomapcma@60000000|refused|1|OF: reserved mem: node nomapcma@60000000 compatible matching fail|given back"
+		"oddranges|ignored|1|OF: reserved mem: invalid alloc-ranges property in 'oddranges', skipping node\.|"
+	) ;;
+	7.3) checks+=(
+		"nomapcma@60000000|lost|1|OF: reserved mem: 0x0000000060000000\.\.0x0000000060ffffff \(16384 KiB\) nomap reusable nomapcma@60000000|lost"
+		"oddranges|placed|1|OF: reserved mem: 0x[0-9a-f]{16}\.\.0x[0-9a-f]{16} \(16384 KiB\) map reusable oddranges$|alloc-ranges .* ignored it"
+	) ;;
 	*) fail "no expectations for kernel $1 (derive them from its source first)" ;;
 	esac
-}
-
-# save_copy CONSOLE DTB DIR: a system copy the doctor reads (see the header).
-save_copy() {
-	mkdir -p "$3/sys/firmware" "$3/dev"
-	cp "$2" "$3/sys/firmware/fdt"
-	# The kernel's reserved-memory, CMA and zone lines, without timestamps.
-	sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' "$1" |
-		grep -E "^(OF: (reserved mem|fdt): |Reserved memory: |cma: |Movable zone start|  Node 0: 0x|Memory: )|overlaps with" >"$3/dmesg.txt" || true
-	# The checker lists /dev/dma_heap in its report ("heap NAME mode MODE").
-	sed -n 's/^dtheap-check: doctor: present      heap \([^ ]*\) .*/\1/p' "$1" | sort -u |
-		while read -r h; do echo "crw------- 1 root root 253, 0 Jan  1 00:00 $h"; done >"$3/dev/dma_heap.ls"
 }
 
 # boot_checks VERSION CONSOLE: what the boot as a whole must show.
@@ -180,6 +184,13 @@ boot_checks() {
 	# 7.3's nomapcma verdict rests on the absence of a driver: no "initialized node" for it.
 	if [ "$v" = 7.3 ] && grep -q "initialized node nomapcma@60000000" "$c"; then
 		fail "7.3 initialized nomapcma@60000000: its source says no driver takes it"
+	fi
+	# 7.3 placed oddranges with its alloc-ranges ignored: outside 0x68000000..0x6c000000.
+	if [ "$v" = 7.3 ]; then
+		local ob
+		ob=$(sed -n 's/.*OF: reserved mem: \(0x[0-9a-f]*\)\.\..* map reusable oddranges$/\1/p' "$c" | head -n1)
+		[ -n "$ob" ] || fail "7.3 did not set up oddranges"
+		((ob < 0x68000000 || ob >= 0x6c000000)) || fail "7.3 placed oddranges at $ob, inside the alloc-ranges it should have ignored"
 	fi
 }
 
@@ -272,7 +283,7 @@ save_copy() {
 	cp "$2" "$3/sys/firmware/fdt"
 	# The kernel's reserved-memory, CMA and zone lines, without timestamps.
 	sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' "$1" |
-		grep -E "^(OF: (reserved mem|fdt): |Reserved memory: |cma: |Movable zone start|  Node 0: 0x|Memory: )|overlaps with" >"$3/dmesg.txt" || true
+		grep -E "^(OF: (reserved mem|fdt): |Reserved memory: |cma: |Movable zone start|  Node 0: 0x|Memory: |[^ ]+ \(0x[0-9a-f]+--0x[0-9a-f]+\) overlaps with )" >"$3/dmesg.txt" || true
 	# The heaps the guest's doctor listed from /dev/dma_heap (names and modes).
 	sed -n 's/^dtheap-check: doctor: present      heap \([^ ]*\) .*/\1/p' "$1" | sort -u |
 		while read -r h; do echo "crw------- 1 root root 253, 0 Jan  1 00:00 $h"; done >"$3/dev/dma_heap.ls"
