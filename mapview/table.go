@@ -70,6 +70,21 @@ func summary(p *plan.Plan) []string {
 	if len(p.AllocOrder) > 1 {
 		out = append(out, "kernel allocation order of dynamic pools: "+strings.Join(p.AllocOrder, ", "))
 	}
+	if len(p.Memreserve) > 0 {
+		var es []string
+		when := "reserved after the dynamic pools are placed, which do not avoid them"
+		for _, m := range p.Memreserve {
+			e := fmt.Sprintf("%s 0x%09x-0x%09x (%s)", escape.Line(m.Name), m.Base, m.End(), size.Approx(m.Size))
+			if m.Ignored {
+				e += " never read"
+			}
+			es = append(es, e)
+			if m.First {
+				when = "reserved before the dynamic pools are placed"
+			}
+		}
+		out = append(out, "/memreserve/: "+strings.Join(es, ", ")+"; "+when)
+	}
 	var free uint64
 	for _, f := range p.Free {
 		free += f.Size
