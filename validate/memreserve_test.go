@@ -25,6 +25,9 @@ func TestMemreserveRules(t *testing.T) {
 		{"dynamic 6.1 goes around", "6.1", top + "pools:\n  - {name: cam, kind: cma, size: 32MiB}\n", "", ""},
 		{"dynamic 6.12 lands on it", "6.12", top + "pools:\n  - {name: cam, kind: cma, size: 32MiB}\n", "memreserve-overlap", "places dynamic pools before it reserves"},
 		{"dynamic 7.3 lands on it", "7.3", top + "pools:\n  - {name: cam, kind: cma, size: 32MiB}\n", "memreserve-overlap", "Linux 7.3 places"},
+		// An entry over most of DRAM: on 6.1 the pool no longer fits; on 6.12 it fits, on the entry.
+		{"6.1 no room left", "6.1", "memreserve:\n  - {name: big, base: 0x40100000, size: 0x3ff00000}\npools:\n  - {name: cam, kind: cma, size: 32MiB}\n", "unplaceable", "fits nowhere"},
+		{"6.12 room on the entry", "6.12", "memreserve:\n  - {name: big, base: 0x40100000, size: 0x3ff00000}\npools:\n  - {name: cam, kind: cma, size: 32MiB}\n", "memreserve-overlap", "overlaps /memreserve/ entry \"big\""},
 		// alloc-ranges that stop right below the entry keep the pool off it on 6.12.
 		{"dynamic 6.12 alloc-ranges below", "6.12", top + "pools:\n  - {name: cam, kind: cma, size: 32MiB, alloc-ranges: [{base: 0x40000000, size: 0x3f000000}]}\n", "", ""},
 		// A firmware region (a /reserved-memory node) is reserved before placement on every version.
