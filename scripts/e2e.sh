@@ -33,7 +33,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 root=${E2E_DIR:-$top/out/e2e}
 versions=${E2E_VERSIONS-6.1 6.12 7.3}
-riscv64_versions=${E2E_RISCV64_VERSIONS-}
+riscv64_versions=${E2E_RISCV64_VERSIONS-6.12}
 targets=()
 for v in $versions; do targets+=("$v arm64"); done
 for v in $riscv64_versions; do targets+=("$v riscv64"); done
