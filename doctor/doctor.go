@@ -23,6 +23,8 @@
 //	OVERLAP DETECTED! / NAME (..) overlaps with NAME2 (..)                    overlapping
 //	invalid size|alignment|alloc-ranges|reg property in 'NAME'                skipped
 //	cma: CMA area NAME could not be activated (mm/cma.c)                      pool lost, pages freed
+//	fdt_scan_reserved_mem_reg_nodes() ignores N regions in node 'NAME'        6.12: noted
+//	Reserved memory: node 'NAME' has N <base size> entries, only the first is used  7.3: noted
 //	(nothing: 7.3 places a node whose alloc-ranges is not whole entries anywhere)  placed, noted
 package doctor
 
@@ -162,6 +164,8 @@ var (
 	overlapped = lazyRegexp(`^(?:\[[^\]]*\]\s*)?(\S+) \((0x[0-9a-f]+)--(0x[0-9a-f]+)\) overlaps with (\S+) \(`)
 	badProp    = lazyRegexp(`invalid (size|alignment|alloc-ranges|reg) property in '([^']+)'`)
 	unsupp     = lazyRegexp(`Reserved memory: unsupported node format, ignoring`)
+	regIgnored = lazyRegexp(`fdt_scan_reserved_mem_reg_nodes\(\) ignores (\d+) regions in node '([^']+)'`)
+	regFirst   = lazyRegexp(`Reserved memory: node '([^']+)' has (\d+) <base size> entries, only the first is used`)
 	cmaActFail = lazyRegexp(`cma: CMA area (\S+) could not be activated`)
 )
 
@@ -174,6 +178,7 @@ func (r *Report) regions(b *tree, log []string) {
 		verdict  Verdict
 		detail   string
 		evidence []string
+		notes    []string // said after the detail, whatever the verdict
 	}
 	byNode := map[string]*state{}
 	var order []string
@@ -202,6 +207,13 @@ func (r *Report) regions(b *tree, log []string) {
 			s.verdict, s.detail = v, detail
 		}
 		s.evidence = append(s.evidence, strings.TrimSpace(line))
+	}
+	// note records a line that qualifies a node's verdict without deciding it.
+	note := func(node, text, line string) {
+		if s, ok := byNode[node]; ok {
+			s.notes = append(s.notes, text)
+			s.evidence = append(s.evidence, strings.TrimSpace(line))
+		}
 	}
 	var lastCMA string // 6.1: "created CMA memory pool at" comes just before "initialized node"
 	// 6.12 and 7.3 print "initialized node NAME" (__reserved_mem_init_node) just before NAME's
@@ -269,6 +281,15 @@ func (r *Report) regions(b *tree, log []string) {
 				}
 			}
 			set(node, Refused, "no driver took it (e.g. no-map with reusable): no pool, its memory given back to the kernel", line)
+		case regIgnored().MatchString(line):
+			// 6.12 fdt_scan_reserved_mem_reg_nodes: __reserved_mem_reserve_reg reserved every
+			// entry, the region table keeps the first.
+			m := regIgnored().FindStringSubmatch(line)
+			note(m[2], "its reg has "+m[1]+" more <address size> entries: all are reserved, but the kernel's region table (what devices get) has only the first", line)
+		case regFirst().MatchString(line):
+			// 7.3 __reserved_mem_reserve_reg reserves only the first entry.
+			m := regFirst().FindStringSubmatch(line)
+			note(m[1], "its reg has "+m[2]+" <address size> entries and only the first is reserved: the others stay free memory the page allocator hands out", line)
 		case cmaActFail().MatchString(line):
 			// mm/cma.c cma_activate_area, at core_initcall: the area spans two zones (6.1 and
 			// 6.12 compare page_zone of every page, 7.3 cma_validate_zones) or its bitmap
@@ -310,6 +331,9 @@ func (r *Report) regions(b *tree, log []string) {
 	}
 	for _, n := range order {
 		s := byNode[n]
+		for _, t := range s.notes {
+			s.detail += "; " + t
+		}
 		r.Regions = append(r.Regions, Region{Node: paths[n], Verdict: s.verdict, Detail: s.detail, Evidence: s.evidence})
 	}
 }

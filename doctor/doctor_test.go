@@ -32,12 +32,12 @@ func TestRecorded(t *testing.T) {
 		// scripts/e2e-doctor.sh's boots on a tree broken six ways, with movablecore=256M
 		// splitting zonecma (their dmesg lines, tree and heap listing, kept by the script).
 		// Each version's verdicts from its source: the script's header cites them.
-		{"qemu-6.1-broken", brokenRegions(Refused, Ignored), map[string]Verdict{"system": Present, "linux,cma": Present}, true},
-		{"qemu-6.12-broken", brokenRegions(Refused, Ignored), map[string]Verdict{"system": Present, "linux,cma": Present}, true},
+		{"qemu-6.1-broken", brokenRegions(Refused, Ignored, NoEvidence), map[string]Verdict{"system": Present, "linux,cma": Present}, true},
+		{"qemu-6.12-broken", brokenRegions(Refused, Ignored, Placed), map[string]Verdict{"system": Present, "linux,cma": Present}, true},
 		// 7.3 keeps no-map + reusable reserved for no driver (lost), places oddranges anywhere,
 		// and makes a heap over every CMA area, the default one twice (default_cma_region) and
 		// zonecma's empty one.
-		{"qemu-7.3-broken", brokenRegions(Lost, Placed), map[string]Verdict{"system": Present, "linux,cma": Present,
+		{"qemu-7.3-broken", brokenRegions(Lost, Placed, Placed), map[string]Verdict{"system": Present, "linux,cma": Present,
 			"default_cma_region": Present, "zonecma@6c000000": Present, "oddranges": Present}, true},
 	}
 	for _, tc := range tests {
@@ -79,9 +79,11 @@ func TestRecorded(t *testing.T) {
 }
 
 // brokenRegions is what each kernel did with scripts/e2e-doctor.sh's tree; nomapcma (no-map +
-// reusable) and oddranges (alloc-ranges of three cells) differ between versions.
-func brokenRegions(nomapcma, oddranges Verdict) map[string]Verdict {
+// reusable), oddranges (alloc-ranges of three cells) and multireg (two reg entries, of which
+// 6.1 says nothing) differ between versions.
+func brokenRegions(nomapcma, oddranges, multireg Verdict) map[string]Verdict {
 	return map[string]Verdict{
+		"/reserved-memory/multireg@66000000": multireg,
 		"/reserved-memory/oddranges":         oddranges,
 		"/reserved-memory/linux,cma":         Placed,
 		"/reserved-memory/nomapcma@60000000": nomapcma,
@@ -177,6 +179,12 @@ func TestRecordedDetails(t *testing.T) {
 		{"qemu-7.3-broken", "oddranges", "alloc-ranges (12 bytes) is not whole <address size> entries of 16 bytes: the kernel ignored it", []string{
 			"OF: reserved mem: initialized node oddranges, compatible id shared-dma-pool",
 			"OF: reserved mem: 0x000000007b000000..0x000000007bffffff (16384 KiB) map reusable oddranges"}},
+		{"qemu-6.12-broken", "multireg@66000000", "all are reserved, but the kernel's region table (what devices get) has only the first", []string{
+			"OF: reserved mem: fdt_scan_reserved_mem_reg_nodes() ignores 1 regions in node 'multireg@66000000'",
+			"OF: reserved mem: 0x0000000066000000..0x0000000066ffffff (16384 KiB) map non-reusable multireg@66000000"}},
+		{"qemu-7.3-broken", "multireg@66000000", "only the first is reserved: the others stay free memory", []string{
+			"OF: reserved mem: Reserved memory: node 'multireg@66000000' has 2 <base size> entries, only the first is used",
+			"OF: reserved mem: 0x0000000066000000..0x0000000066ffffff (16384 KiB) map non-reusable multireg@66000000"}},
 		{"qemu-6.1-broken", "zonecma@6c000000", "could not activate", []string{
 			"OF: reserved mem: initialized node zonecma@6c000000, compatible id shared-dma-pool",
 			"cma: CMA area zonecma@6c000000 could not be activated"}},
@@ -233,28 +241,40 @@ func TestLogRules(t *testing.T) {
 		n    node
 		log  []string
 		want Verdict
+		// with: the detail must contain it; without: it must not.
+		with, without string
 	}{
 		// 7.3 fdt_init_reserved_mem_node: every driver said -ENODEV, set-up line, kept.
-		{"shared-dma-pool set up by no driver", pool, []string{set73}, Lost},
-		{"shared-dma-pool initialized then set up", pool, []string{initP, set73}, Placed},
-		{"another node's initialized line", pool, []string{initQ, set73}, Lost},
+		{"shared-dma-pool set up by no driver", pool, []string{set73}, Lost, "", ""},
+		{"shared-dma-pool initialized then set up", pool, []string{initP, set73}, Placed, "", ""},
+		{"another node's initialized line", pool, []string{initQ, set73}, Lost, "", ""},
 		// A region without a kernel driver is set up as a plain reservation.
-		{"plain reservation set up", plain, []string{setFw}, Placed},
+		{"plain reservation set up", plain, []string{setFw}, Placed, "", ""},
 		// 6.1, 6.12 rmem_cma_setup -EBUSY, then rmem_dma_setup -EINVAL (reusable).
-		{"bypass then matching fail", def, []string{bypassL, failL}, Bypassed},
-		{"matching fail alone", def, []string{failL}, Refused},
-		{"bypass of another node", def, []string{strings.Replace(bypassL, "linux,cma", "cma2", 1), failL}, Refused},
+		{"bypass then matching fail", def, []string{bypassL, failL}, Bypassed, "", ""},
+		{"matching fail alone", def, []string{failL}, Refused, "", ""},
+		{"bypass of another node", def, []string{strings.Replace(bypassL, "linux,cma", "cma2", 1), failL}, Refused, "", ""},
 		// 7.3 __rmem_cma_verify_node.
-		{"7.3 skipping the default node", def, []string{skip73}, Bypassed},
+		{"7.3 skipping the default node", def, []string{skip73}, Bypassed, "", ""},
+		// 6.12 fdt_scan_reserved_mem_reg_nodes, 7.3 __reserved_mem_reserve_reg: notes on the
+		// node they name, which do not decide a verdict alone.
+		{"6.12 extra reg entries", plain, []string{"OF: reserved mem: fdt_scan_reserved_mem_reg_nodes() ignores 1 regions in node 'fw@60000000'", setFw}, Placed, "all are reserved", ""},
+		{"7.3 only the first reg entry", plain, []string{"OF: reserved mem: Reserved memory: node 'fw@60000000' has 2 <base size> entries, only the first is used", setFw}, Placed, "only the first is reserved", ""},
+		{"another node's extra reg entries", plain, []string{"OF: reserved mem: Reserved memory: node 'fw2@60000000' has 2 <base size> entries, only the first is used", setFw}, Placed, "", "reg has"},
+		{"one reg entry", plain, []string{setFw}, Placed, "", "reg has"},
 		// mm/cma.c cma_activate_area.
-		{"CMA area not activated", pool, []string{initP, set73, actP}, Failed},
-		{"another CMA area not activated", pool, []string{initP, set73, actQ}, Placed},
+		{"CMA area not activated", pool, []string{initP, set73, actP}, Failed, "", ""},
+		{"another CMA area not activated", pool, []string{initP, set73, actQ}, Placed, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &Report{}
 			r.regions(&tree{nodes: []node{tc.n}, entry: 16}, tc.log)
 			if len(r.Regions) != 1 || r.Regions[0].Verdict != tc.want || len(r.Regions[0].Evidence) == 0 {
-				t.Errorf("got %+v, want %s with evidence", r.Regions, tc.want)
+				t.Fatalf("got %+v, want %s with evidence", r.Regions, tc.want)
+			}
+			d := r.Regions[0].Detail
+			if (tc.with != "" && !strings.Contains(d, tc.with)) || (tc.without != "" && strings.Contains(d, tc.without)) {
+				t.Errorf("detail %q: want %q in it, %q not", d, tc.with, tc.without)
 			}
 		})
 	}

@@ -2,8 +2,8 @@
 # Doctor verdicts proven in the guest on a deliberately broken tree (issue 13, item 2), once per
 # kernel: one boot each of the cached 6.1, 6.12 and 7.3 reference kernels (arm64) with
 # e2e/qemu-virt-arm64-doctor.yaml's devicetree, six of its /reserved-memory nodes broken in
-# ways every kernel reacts to, plus a seventh (oddranges) that 7.3 and the older ones treat
-# differently, and an eighth (zonecma) left as written but split by the
+# ways every kernel reacts to, plus two (oddranges, multireg) that 7.3 and the older ones
+# treat differently, and a ninth (zonecma) left as written but split by the
 # ZONE_MOVABLE boundary the command line's movablecore= draws. The boot checker must fail (its
 # manifest is the board as written) and then run the doctor (package doctor, the code of
 # dtheap doctor) in the guest. For every broken node the script asserts three things: the
@@ -50,6 +50,16 @@
 #           __reserved_mem_alloc_size allocates anywhere without a word: set up, "%pa..%pa
 #           (%lu KiB) map reusable oddranges" outside its 0x68000000 window         -> placed
 #           (the doctor's note must say the alloc-ranges was ignored; checked to lie outside)
+#   multireg: a plain reservation given a second <address size> entry in reg
+#     6.1   fdt.c __reserved_mem_reserve_reg reserves both (pr_debug only) and of_reserved_mem.c
+#           fdt_reserved_mem_save_node keeps the first, silently: no line to check, so left out
+#           on 6.1 (the doctor says no-evidence, as it must without a line)
+#     6.12  of_reserved_mem.c __reserved_mem_reserve_reg reserves both;
+#           fdt_scan_reserved_mem_reg_nodes "%s() ignores %d regions in node '%s'" and keeps the
+#           first ("... map non-reusable multireg@66000000")                    -> placed, noted
+#     7.3   of_reserved_mem.c __reserved_mem_reserve_reg "Reserved memory: node '%s' has %d
+#           <base size> entries, only the first is used" and reserves the first only -> placed,
+#           noted (the doctor must say the others stay free memory)
 #   zonecma: a reusable pool at 0x6c000000, 128 MiB, as written; movablecore=256M puts the
 #           start of ZONE_MOVABLE inside it ("Movable zone start for each node" / "Node 0:
 #           0x..", checked to fall inside). mm/cma.c cma_activate_area (6.1, 6.12: page_zone
@@ -66,7 +76,7 @@
 # (sys/firmware/fdt), the kernel's reserved-memory and CMA lines (dmesg.txt) and the heap listing
 # (dev/dma_heap.ls), a system copy the doctor reads on the host too (the doctor's
 # testdata/qemu-<version>-broken cases are such copies). Ends with one line per kernel:
-#   e2e-doctor 6.12: 8 broken nodes, verdicts match the kernel log
+#   e2e-doctor 6.12: 9 broken nodes, verdicts match the kernel log
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -97,6 +107,7 @@ edits = [
     ("badsize", "size = <0x00 0x1000000>;", "size = <0x1000000>;"),
     ("tee@63000000", "0x00 0x63000000 0x00 0x1000000", "0x00 0x40000000 0x00 0x1000000"),
     ("ovl-b@65000000", "0x00 0x65000000 0x00 0x1000000", "0x00 0x64800000 0x00 0x1000000"),
+    ("multireg@66000000", "reg = <0x00 0x66000000 0x00 0x1000000>;", "reg = <0x00 0x66000000 0x00 0x1000000 0x00 0x67000000 0x00 0x1000000>;"),
     ("oddranges", "alloc-ranges = <0x00 0x68000000 0x00 0x4000000>;", "alloc-ranges = <0x00 0x68000000 0x4000000>;"),
 ]
 for node, old, new in edits:
@@ -152,10 +163,17 @@ expectations() {
 	6.1 | 6.12) checks+=(
 		"nomapcma@60000000|refused|1|OF: reserved mem: node nomapcma@60000000 compatible matching fail|given back"
 		"oddranges|ignored|1|OF: reserved mem: invalid alloc-ranges property in 'oddranges', skipping node\.|"
+	) ;;&
+	6.12) checks+=(
+		"multireg@66000000|placed|1|OF: reserved mem: fdt_scan_reserved_mem_reg_nodes\(\) ignores 1 regions in node 'multireg@66000000'|all are reserved"
+		"multireg@66000000|placed|0|OF: reserved mem: 0x0000000066000000\.\.0x0000000066ffffff \(16384 KiB\) map non-reusable multireg@66000000$|"
 	) ;;
+	6.1) ;;
 	7.3) checks+=(
 		"nomapcma@60000000|lost|1|OF: reserved mem: 0x0000000060000000\.\.0x0000000060ffffff \(16384 KiB\) nomap reusable nomapcma@60000000|lost"
 		"oddranges|placed|1|OF: reserved mem: 0x[0-9a-f]{16}\.\.0x[0-9a-f]{16} \(16384 KiB\) map reusable oddranges$|alloc-ranges .* ignored it"
+		"multireg@66000000|placed|1|OF: reserved mem: Reserved memory: node 'multireg@66000000' has 2 <base size> entries, only the first is used|only the first is reserved"
+		"multireg@66000000|placed|0|OF: reserved mem: 0x0000000066000000\.\.0x0000000066ffffff \(16384 KiB\) map non-reusable multireg@66000000$|"
 	) ;;
 	*) fail "no expectations for kernel $1 (derive them from its source first)" ;;
 	esac
@@ -184,6 +202,11 @@ boot_checks() {
 	# 7.3's nomapcma verdict rests on the absence of a driver: no "initialized node" for it.
 	if [ "$v" = 7.3 ] && grep -q "initialized node nomapcma@60000000" "$c"; then
 		fail "7.3 initialized nomapcma@60000000: its source says no driver takes it"
+	fi
+	# 6.1 says nothing about multireg: the doctor must not claim anything either.
+	if [ "$v" = 6.1 ]; then
+		local mb=${block[multireg@66000000]:-}
+		[ "${mb%% *}" = no-evidence ] || fail "6.1 printed nothing for multireg@66000000, the doctor says: $mb"
 	fi
 	# 7.3 placed oddranges with its alloc-ranges ignored: outside 0x68000000..0x6c000000.
 	if [ "$v" = 7.3 ]; then
