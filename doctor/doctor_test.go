@@ -307,3 +307,17 @@ func TestAllocRangesNote(t *testing.T) {
 		}
 	}
 }
+
+// TestBadVerdicts: the verdicts that lose memory or a heap make the report bad (dtheap doctor
+// exits 1), the others do not; lost is one of them.
+func TestBadVerdicts(t *testing.T) {
+	for v, bad := range map[Verdict]bool{
+		Placed: false, Bypassed: false, Disabled: false, NoEvidence: false,
+		Failed: true, Ignored: true, Refused: true, Lost: true, Overlap: true,
+	} {
+		r := &Report{Regions: []Region{{Node: "/reserved-memory/x", Verdict: v}}}
+		if r.Bad() != bad {
+			t.Errorf("%s: Bad() = %v, want %v", v, r.Bad(), bad)
+		}
+	}
+}
