@@ -24,8 +24,8 @@ import (
 // 7.3.4 as Debian ships them). Checked by hand on 2026-12-01: setting 7.3's model to 6.1's
 // heapsort order (kmodel.Model.Placement = PlaceHeapsort for 7.3) fails 12 of the 14 layouts
 // on 7.3 (all but 08-alloc-range-fixed and 12-big-ram, where both orders give the same
-// addresses); TestBootCorpusTellsModelsApart keeps that property under test (13 of 15 since
-// 15-memreserve). Checked by hand on 2026-12-01: setting 7.3's kmodel.Model.MemreserveFirst
+// addresses); TestBootCorpusTellsModelsApart keeps that property under test (14 of 16 since
+// 15-memreserve and 16-memreserve-nomap). Checked by hand on 2026-12-01: setting 7.3's kmodel.Model.MemreserveFirst
 // fails 15-memreserve on 7.3 in TestBootCorpusPlacement and TestBootCorpusMemreserve.
 var corpusVersions = []string{"6.1", "6.12", "7.3"}
 
@@ -289,10 +289,11 @@ var memblockReserveLine = regexp.MustCompile(`memblock_reserve: \[0x([0-9a-f]+)-
 // layout with /memreserve/ entries, each entry's memblock_reserve line comes before the first
 // pool the kernel set up on a version that reserves them first (6.1), and after the last one on
 // the others (6.12, 7.3: early_init_fdt_scan_reserved_mem() runs fdt_scan_reserved_mem()
-// first). And the placement log must be able to fail the other model: a planner that ignores
-// the entries (6.1) or takes them before placement (6.12, 7.3) contradicts it.
+// first); a no-map fixed region over an entry fails ("failed to reserve memory for node") on
+// 6.1 only. And the placement log must be able to fail the other model: a planner that
+// ignores the entries (6.1) or takes them before placement (6.12, 7.3) contradicts it.
 func TestBootCorpusMemreserve(t *testing.T) {
-	cases := 0
+	cases, nomapCases := 0, 0
 	for _, l := range corpusLayouts(t) {
 		for _, v := range corpusVersions {
 			p := planFor(t, l.path, v)
@@ -306,29 +307,36 @@ func TestBootCorpusMemreserve(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				got, err := parseBootLog(logPath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The lines of the dynamic pools (fixed ones are logged at their init, after
+				// the /memreserve/ loop on 6.12 and 7.3, which says nothing about the order).
 				firstPool, lastPool := 0, 0
+				for _, r := range p.Regions {
+					if k, ok := got[r.Node]; ok && !r.Fixed {
+						if firstPool == 0 || k.line < firstPool {
+							firstPool = k.line
+						}
+						lastPool = max(lastPool, k.line)
+					}
+				}
 				reserved := map[Range]int{}
 				for i, line := range strings.Split(string(data), "\n") {
-					n := i + 1
 					if strings.HasPrefix(line, "#") {
 						continue
-					}
-					if createdLine.MatchString(line) || rmemLine.MatchString(line) {
-						if firstPool == 0 {
-							firstPool = n
-						}
-						lastPool = n
 					}
 					if m := memblockReserveLine.FindStringSubmatch(line); m != nil {
 						lo, _ := strconv.ParseUint(m[1], 16, 64)
 						hi, _ := strconv.ParseUint(m[2], 16, 64)
 						if _, seen := reserved[Range{lo, hi - lo + 1}]; !seen {
-							reserved[Range{lo, hi - lo + 1}] = n
+							reserved[Range{lo, hi - lo + 1}] = i + 1
 						}
 					}
 				}
 				if firstPool == 0 {
-					t.Fatalf("%s: no pool line", logPath)
+					t.Fatalf("%s: no dynamic pool line", logPath)
 				}
 				for _, mr := range p.Memreserve {
 					n, ok := reserved[mr.Range]
@@ -342,10 +350,25 @@ func TestBootCorpusMemreserve(t *testing.T) {
 					}
 				}
 
-				got, err := parseBootLog(logPath)
-				if err != nil {
-					t.Fatal(err)
+				// A no-map fixed region over an entry: 6.1 has reserved the entry already, so
+				// early_init_dt_reserve_memory() refuses to mark it no-map ("failed to reserve
+				// memory for node"); 6.12 and 7.3 mark it before they reserve the entry.
+				for _, r := range p.Regions {
+					if !r.Emit || !r.Fixed || !r.NoMap {
+						continue
+					}
+					for _, mr := range p.Memreserve {
+						if mr.Ignored || !r.Overlaps(mr.Range) {
+							continue
+						}
+						nomapCases++
+						failed := strings.Contains(string(data), "failed to reserve memory for node '"+r.Node+"'")
+						if failed != mr.First {
+							t.Errorf("%s: no-map %s over /memreserve/ %s: 'failed to reserve memory for node' logged %v, the %s model says %v", logPath, r.Node, mr.Name, failed, v, mr.First)
+						}
+					}
 				}
+
 				b, _, err := board.Load(l.path, board.Options{})
 				if err != nil || b == nil {
 					t.Fatal(err)
@@ -365,7 +388,7 @@ func TestBootCorpusMemreserve(t *testing.T) {
 			})
 		}
 	}
-	if cases == 0 {
-		t.Fatal("no corpus layout has /memreserve/ entries")
+	if cases == 0 || nomapCases == 0 {
+		t.Fatalf("%d corpus boots with /memreserve/ entries, %d of a no-map region over one: want both", cases, nomapCases)
 	}
 }
