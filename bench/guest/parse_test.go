@@ -100,6 +100,24 @@ func TestParseRunErrors(t *testing.T) {
 	}
 }
 
+// TestKernelCMA: 7.3 registers a kernel heap over every CMA area and default_cma_region for the
+// default one; the reference is default_cma_region there, the only kernel cma heap elsewhere.
+func TestKernelCMA(t *testing.T) {
+	for _, tt := range []struct {
+		heaps []Heap
+		want  string
+	}{
+		{[]Heap{{"linux,cma", "kernel", "cma"}, {"system", "kernel", "system"}, {"dsp", "dtheap", "carveout"}}, "linux,cma"},
+		{[]Heap{{"camera", "kernel", "cma"}, {"default_cma_region", "kernel", "other"}, {"linux,cma", "kernel", "cma"}}, "default_cma_region"},
+		{[]Heap{{"reserved", "kernel", "cma"}, {"system", "kernel", "system"}}, "reserved"},
+		{[]Heap{{"system", "kernel", "system"}, {"default_cma_region", "dtheap", "cma"}}, ""},
+	} {
+		if got := (&HeapReport{Heaps: tt.heaps}).KernelCMA(); got != tt.want {
+			t.Errorf("KernelCMA(%v) = %q, want %q", tt.heaps, got, tt.want)
+		}
+	}
+}
+
 func TestMedian(t *testing.T) {
 	for _, tt := range []struct {
 		in   []float64

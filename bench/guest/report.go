@@ -6,6 +6,8 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/dtheap/dtheap/kmodel"
 )
 
 // Stat is one (heap, size, op) over several boots.
@@ -208,8 +210,18 @@ func (rep *HeapReport) Ratio(a, b string, size uint64, op, opB string) (float64,
 	return Median(rs), len(rs) > 0
 }
 
-// KernelCMA is the kernel's own CMA heap (the default area's), "" if the boot had none.
+// KernelCMA is the kernel's own heap over its default CMA area, "" if the boot had none: a kernel
+// heap under a name kernels give that heap (kmodel.DefaultHeapNames: 7.3's default_cma_region,
+// which heapbench cannot tie to a CMA debugfs area), else the first kernel heap over a CMA area
+// (6.1 and 6.12 register only the default area's; 7.3 one per area, camera before linux,cma).
 func (rep *HeapReport) KernelCMA() string {
+	for _, name := range kmodel.DefaultHeapNames() {
+		for _, h := range rep.Heaps {
+			if h.Provider == "kernel" && h.Name == name {
+				return h.Name
+			}
+		}
+	}
 	for _, h := range rep.Heaps {
 		if h.Provider == "kernel" && h.Kind == "cma" {
 			return h.Name
