@@ -62,6 +62,11 @@ func (r *runner) checkHeap(ctx context.Context, h *manifest.Heap) {
 // waitDevice polls for the device node: the driver may still be probing when we get here.
 func (r *runner) waitDevice(ctx context.Context, h *manifest.Heap, dev string) (Status, string) {
 	start := time.Now()
+	if r.devicesBy.IsZero() {
+		r.devicesBy = start.Add(r.cfg.Timeout)
+	}
+	ctx, cancel := context.WithDeadline(ctx, r.devicesBy)
+	defer cancel()
 	tick := time.NewTicker(r.cfg.Poll)
 	defer tick.Stop()
 	for {
@@ -74,6 +79,9 @@ func (r *runner) waitDevice(ctx context.Context, h *manifest.Heap, dev string) (
 		select {
 		case <-ctx.Done():
 			msg := fmt.Sprintf("%s did not appear within %v", dev, r.cfg.Timeout)
+			if waited := time.Since(start); waited < r.cfg.Timeout/2 {
+				msg = fmt.Sprintf("%s did not appear within the %v all heap devices share (%v of it left for this one)", dev, r.cfg.Timeout, waited.Round(time.Millisecond))
+			}
 			if lines, err := readKmsg(r.cfg.path("/dev/kmsg")); err == nil {
 				if why := grepLog(lines, 3, "dtheap: heap "+h.Name+":"); len(why) > 0 {
 					msg += "; kernel log: " + strings.Join(why, " | ")
