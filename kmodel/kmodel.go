@@ -161,8 +161,8 @@ type Model struct {
 	// nothing and says nothing. On every version the loop stops at the first entry of size 0
 	// (if (!size) break;), and the entries are plain memblock_reserve(): in the linear map,
 	// never no-map, never freed. (7.3 also stops, logging "Invalid memory reservation block
-	// index %d", when fdt_get_mem_rsv() fails: only for a block past the blob's end, which a
-	// blob libfdt accepted cannot have.)
+	// index %d", when fdt_get_mem_rsv() fails, i.e. for an entry past the end of the blob: a
+	// block without its terminating entry, which dtheap's reader refuses as malformed.)
 	MemreserveFirst bool
 
 	// CMASlotsExtra is added to CONFIG_CMA_AREAS to give MAX_CMA_AREAS. 6.1
