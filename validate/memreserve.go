@@ -24,7 +24,7 @@ import (
 //   - nothing compares the entries with /reserved-memory: __rmem_check_for_overlap() looks at
 //     reserved_mem[] only, so no OVERLAP DETECTED either.
 
-// live returns the entries the kernel reads (up to the first of size 0), of non-zero size.
+// liveMemreserve returns the entries the kernel reads (up to the first of size 0), of non-zero size.
 func (c *Context) liveMemreserve() []*plan.Memreserve {
 	var out []*plan.Memreserve
 	for _, m := range c.Plan.Memreserve {
