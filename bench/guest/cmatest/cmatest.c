@@ -30,37 +30,17 @@
  * Prints "cmatest: PASS <heap> <test>" or "cmatest: FAIL ...", then
  * "cmatest: END status=ok|fail" and powers off when PID 1.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/dma-heap.h>
-#include <linux/reboot.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/reboot.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
+
+#define HEAPIO_PROG "cmatest"
+#include "../common/heapio.h"
 
 #define KiB 1024UL
 #define MiB (1024 * KiB)
 #define MAX_LIVE 4000
 
-static int failures;
 static int live[MAX_LIVE];
 static size_t live_len[MAX_LIVE];
-
-static int heap_alloc(int heap, size_t len)
-{
-	struct dma_heap_allocation_data d = { .len = len, .fd_flags = O_RDWR | O_CLOEXEC };
-
-	if (ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d) < 0)
-		return -errno;
-	return (int)d.fd;
-}
 
 static int read_word(const char *path, char *buf, size_t len)
 {
@@ -97,30 +77,6 @@ static long long area_used(const char *heap)
 	if (read_word(path, word, sizeof(word)))
 		return -1;
 	return strtoll(word, NULL, 0);
-}
-
-/* Maps buf, checks it is all zero, then fills it with pat. Returns 0 if zero. */
-static int check_and_dirty(const char *name, const char *test, int fd, size_t len, unsigned char pat)
-{
-	uint64_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	size_t i, n = len / sizeof(*p);
-	int bad = 0;
-
-	if (p == MAP_FAILED) {
-		printf("cmatest: FAIL %s %s: mmap: %s\n", name, test, strerror(errno));
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (p[i]) {
-			printf("cmatest: FAIL %s %s: byte offset 0x%zx of a new 0x%zx-byte buffer holds 0x%016llx\n",
-			       name, test, i * sizeof(*p), len, (unsigned long long)p[i]);
-			bad = -1;
-			break;
-		}
-	}
-	memset(p, pat, len);
-	munmap(p, len);
-	return bad;
 }
 
 static void result(const char *name, const char *test, int bad)
@@ -284,26 +240,6 @@ static int cross_process(const char *name, int heap)
 	return bad;
 }
 
-static int race(const char *name, const char *path)
-{
-	pid_t pids[2];
-	int i, status, bad = 0;
-
-	for (i = 0; i < 2; i++) {
-		pids[i] = fork();
-		if (pids[i] == 0) {
-			int heap = open(path, O_RDONLY | O_CLOEXEC);
-
-			_exit(heap < 0 || churn(name, heap, 800, 100 + i, 0x11 * (i + 1)) ? 1 : 0);
-		}
-	}
-	for (i = 0; i < 2; i++)
-		if (pids[i] < 0 || waitpid(pids[i], &status, 0) != pids[i] || !WIFEXITED(status) ||
-		    WEXITSTATUS(status))
-			bad = -1;
-	return bad;
-}
-
 /*
  * With the heap's warm empty chunk in place, reclaim (drop_caches 2 runs
  * every shrinker: drop_slab(), mm/vmscan.c) must give it back to the pool,
@@ -342,10 +278,18 @@ static int shrinker(const char *name, int heap)
 	return area_used(name) > 0 ? 0 : -1;
 }
 
+static void run(const char *name, const char *path, int heap)
+{
+	result(name, "fill-64k", fill(name, "fill-64k", heap, 64 * KiB));
+	result(name, "fill-1m", fill(name, "fill-1m", heap, MiB));
+	result(name, "mixed", mixed(name, heap, 7));
+	result(name, "cross-process", cross_process(name, heap));
+	result(name, "race", race(name, path, churn, 800));
+	result(name, "shrinker", shrinker(name, heap));
+}
+
 int main(void)
 {
-	const char *list = getenv("CMATEST_HEAPS");
-	char buf[256], *name, *save;
 	struct rlimit rl;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -354,29 +298,6 @@ int main(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	snprintf(buf, sizeof(buf), "%s", list ? list : "video@60000000,camera");
-	for (name = strtok_r(buf, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		char path[128];
-		int heap;
-
-		snprintf(path, sizeof(path), "/dev/dma_heap/%s", name);
-		heap = open(path, O_RDONLY | O_CLOEXEC);
-		if (heap < 0) {
-			printf("cmatest: FAIL %s: open %s: %s\n", name, path, strerror(errno));
-			failures++;
-			continue;
-		}
-		result(name, "fill-64k", fill(name, "fill-64k", heap, 64 * KiB));
-		result(name, "fill-1m", fill(name, "fill-1m", heap, MiB));
-		result(name, "mixed", mixed(name, heap, 7));
-		result(name, "cross-process", cross_process(name, heap));
-		result(name, "race", race(name, path));
-		result(name, "shrinker", shrinker(name, heap));
-		close(heap);
-	}
-	printf("cmatest: END status=%s\n", failures ? "fail" : "ok");
-	sync();
-	if (getpid() == 1)
-		reboot(LINUX_REBOOT_CMD_POWER_OFF);
-	return failures ? 1 : 0;
+	for_each_heap(getenv("CMATEST_HEAPS"), "video@60000000,camera", run);
+	return heapio_end();
 }

@@ -19,30 +19,8 @@
  * Prints "zerotest: PASS <heap> <test>" or "zerotest: FAIL ...", then
  * "zerotest: END status=ok|fail" and powers off.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/dma-heap.h>
-#include <linux/reboot.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/reboot.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-static int failures;
-
-static int heap_alloc(int heap, size_t len)
-{
-	struct dma_heap_allocation_data d = { .len = len, .fd_flags = O_RDWR | O_CLOEXEC };
-
-	if (ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d) < 0)
-		return -errno;
-	return (int)d.fd;
-}
+#define HEAPIO_PROG "zerotest"
+#include "../common/heapio.h"
 
 static unsigned long long debugfs_value(const char *heap, const char *file)
 {
@@ -58,30 +36,6 @@ static unsigned long long debugfs_value(const char *heap, const char *file)
 		v = ~0ULL;
 	fclose(f);
 	return v;
-}
-
-/* Maps buf, checks it is all zero, then fills it with pat. Returns 0 if zero. */
-static int check_and_dirty(const char *name, const char *test, int fd, size_t len, unsigned char pat)
-{
-	uint64_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	size_t i, n = len / sizeof(*p);
-	int bad = 0;
-
-	if (p == MAP_FAILED) {
-		printf("zerotest: FAIL %s %s: mmap: %s\n", name, test, strerror(errno));
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (p[i]) {
-			printf("zerotest: FAIL %s %s: byte offset 0x%zx of a new 0x%zx-byte buffer holds 0x%016llx\n",
-			       name, test, i * sizeof(*p), len, (unsigned long long)p[i]);
-			bad = -1;
-			break;
-		}
-	}
-	memset(p, pat, len);
-	munmap(p, len);
-	return bad;
 }
 
 static size_t rand_size(unsigned int *seed)
@@ -216,55 +170,19 @@ static int exhaustion(const char *name, int heap)
 	return bad;
 }
 
-static int race(const char *name, const char *path)
+static void run(const char *name, const char *path, int heap)
 {
-	pid_t pids[2];
-	int i, status, bad = 0;
-
-	for (i = 0; i < 2; i++) {
-		pids[i] = fork();
-		if (pids[i] == 0) {
-			int heap = open(path, O_RDONLY | O_CLOEXEC);
-
-			_exit(heap < 0 || churn(name, heap, 600, 100 + i, 0x11 * (i + 1)) ? 1 : 0);
-		}
-	}
-	for (i = 0; i < 2; i++)
-		if (pids[i] < 0 || waitpid(pids[i], &status, 0) != pids[i] || !WIFEXITED(status) ||
-		    WEXITSTATUS(status))
-			bad = -1;
-	return bad;
+	result(name, "cross-process", cross_process(name, heap));
+	result(name, "churn", churn(name, heap, 1500, 1, 0x77));
+	result(name, "exhaustion", exhaustion(name, heap));
+	result(name, "race", race(name, path, churn, 600));
+	printf("zerotest: %s at the end: zeroed %llu dirty %llu\n", name,
+	       debugfs_value(name, "zeroed"), debugfs_value(name, "dirty"));
 }
 
 int main(void)
 {
-	const char *list = getenv("ZEROTEST_HEAPS");
-	char buf[256], *name, *save;
-
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	snprintf(buf, sizeof(buf), "%s", list ? list : "dsp,frames");
-	for (name = strtok_r(buf, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		char path[128];
-		int heap;
-
-		snprintf(path, sizeof(path), "/dev/dma_heap/%s", name);
-		heap = open(path, O_RDONLY | O_CLOEXEC);
-		if (heap < 0) {
-			printf("zerotest: FAIL %s: open %s: %s\n", name, path, strerror(errno));
-			failures++;
-			continue;
-		}
-		result(name, "cross-process", cross_process(name, heap));
-		result(name, "churn", churn(name, heap, 1500, 1, 0x77));
-		result(name, "exhaustion", exhaustion(name, heap));
-		result(name, "race", race(name, path));
-		printf("zerotest: %s at the end: zeroed %llu dirty %llu\n", name,
-		       debugfs_value(name, "zeroed"), debugfs_value(name, "dirty"));
-		close(heap);
-	}
-	printf("zerotest: END status=%s\n", failures ? "fail" : "ok");
-	sync();
-	if (getpid() == 1)
-		reboot(LINUX_REBOOT_CMD_POWER_OFF);
-	return failures ? 1 : 0;
+	for_each_heap(getenv("ZEROTEST_HEAPS"), "dsp,frames", run);
+	return heapio_end();
 }
