@@ -43,18 +43,14 @@ pace=${HEAPBENCH_PACE_US:-5000}
 rm -rf "$work" && mkdir -p "$work"
 log() { echo "bench-e2e: $*" >&2; }
 fail() { echo "bench-e2e: FAIL: $*" >&2; exit 1; }
+. scripts/lib/e2e.sh
 
 log "machine: $(nproc) CPU(s), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(qemu-system-aarch64 --version | head -1)"
 log "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 eval "$(kernel/refkernel/build.sh --version "${BENCH_KVERSION:-6.1}")"
 log "kernel $KERNEL_RELEASE ($IMAGE)"
-go build -o bin/dtheap ./cmd/dtheap
-dtheap=bin/dtheap
 kc=(--kconfig "$KDIR/.config")
-
-qemu-system-aarch64 -M virt,dumpdtb="$work/virt.dtb" -cpu cortex-a57 -m 1024 -nic none -display none >/dev/null 2>&1
-$dtheap dtb "${kc[@]}" "$board" --base "$work/virt.dtb" -o "$work/board.dtb"
-$dtheap build "${kc[@]}" "$board" --kdir "$KDIR" -o "$work/module" -j2 >/dev/null
+e2e_board_module
 ko=$work/module/dtheap_heaps.ko
 
 log "guest programs: heapbench, mininit (static, aarch64); dtheap-check (as dtheap initramfs builds it)"

@@ -24,40 +24,22 @@ if [ "${KVERSION:-6.1}" != 6.1 ]; then
 fi
 log() { echo "e2e-carveouts: $*" >&2; }
 fail() { echo "e2e-carveouts: FAIL: $*" >&2; exit 1; }
+. scripts/lib/e2e.sh
 if [ -z "${KDIR:-}" ] || [ -z "${IMAGE:-}" ] || [ -z "${HDR:-}" ] || [ -z "${SELFTEST:-}" ]; then
 	eval "$(kernel/refkernel/build.sh)"
 fi
-go build -o bin/dtheap ./cmd/dtheap
-dtheap=bin/dtheap
-
-qemu-system-aarch64 -M virt,dumpdtb="$work/virt.dtb" -cpu cortex-a57 -m 1024 -nic none -display none >/dev/null 2>&1
-$dtheap dtb "$board" --base "$work/virt.dtb" -o "$work/board.dtb"
-$dtheap build "$board" --kdir "$KDIR" -o "$work/module" -j2 >/dev/null
+kc=()
+e2e_board_module
 aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -I"$HDR/include" -o "$work/zerotest" bench/guest/zerotest/zerotest.c
 $dtheap initramfs "$board" --module "$work/module/dtheap_heaps.ko" --selftest "$SELFTEST" \
 	--file "$work/zerotest:/usr/bin/zerotest" -o "$work/initramfs.cpio.gz"
 
-# boot DTB CONSOLE TIMEOUT CMDLINE-EXTRA: the console (CR stripped) lands in CONSOLE.
-boot() {
-	local status=0
-	timeout "$3" qemu-system-aarch64 -M virt -cpu cortex-a57 -m 1024 -nographic -nic none \
-		-no-reboot -kernel "$IMAGE" -initrd "$work/initramfs.cpio.gz" -dtb "$1" \
-		-append "console=ttyAMA0 earlycon panic=-1 $4" >"$2.raw" 2>&1 || status=$?
-	tr -d '\r' <"$2.raw" >"$2"
-	return $status
-}
-
 log "boot 1: $board (checker, selftest, zerotest)"
 c=$work/console.txt
 qstatus=0
-boot "$work/board.dtb" "$c" "${QEMU_TIMEOUT:-600}" "dtheap.selftest=/usr/bin/dmabuf-heap dtheap.then=/usr/bin/zerotest" || qstatus=$?
+e2e_boot "$work/board.dtb" "$c" "${QEMU_TIMEOUT:-600}" "dtheap.selftest=/usr/bin/dmabuf-heap dtheap.then=/usr/bin/zerotest" || qstatus=$?
 grep -E "^(PASS|FAIL) |^dtheap|^zerotest|selftest: (Testing|.*(OK|FAIL))" "$c" >&2 || true
-[ $qstatus -eq 0 ] || fail "QEMU exited with status $qstatus; console: $c"
-grep -q "reboot: Power down" "$c" || fail "the guest did not power off cleanly"
-if grep -nE "WARNING:|cut here|BUG:|Oops|Kernel panic|Unable to handle" "$c"; then
-	fail "kernel log has a warning, bug or oops (above)"
-fi
-grep -q "^dtheap-check: verdict PASS" "$c" || fail "the boot checker did not pass"
+e2e_boot_passed "$c" "$qstatus"
 for h in dsp frames secure; do
 	grep -qE "^FAIL .*$h" "$c" && fail "heap $h failed a check"
 	grep -qE "^PASS .*$h" "$c" || fail "heap $h has no passing check"
@@ -75,7 +57,7 @@ grep -q "^zerotest: END status=ok" "$c" || fail "zerotest did not pass"
 log "boot 2 (frames must be refused): the same module, frames no-map in the devicetree"
 dtc -q -I dtb -O dts "$work/board.dtb" | sed '/frames@76000000 {/a no-map;' | dtc -q -I dts -O dtb -o "$work/nomap.dtb" -
 # The checker fails this boot (frames is missing) and does not power off: a short timeout.
-boot "$work/nomap.dtb" "$work/console-nomap.txt" 90 "" || true
+e2e_boot "$work/nomap.dtb" "$work/console-nomap.txt" 90 "" || true
 grep -q "^FAIL dt/pool/frames: frames@76000000: no-map is true, manifest false" "$work/console-nomap.txt" ||
 	fail "the checker did not report the no-map that differs from the manifest"
 grep -q "dtheap: heap frames: refused: region frames@76000000 is no-map, but a cached heap needs its memory in the linear map" "$work/console-nomap.txt" ||

@@ -19,35 +19,22 @@ rm -rf "$work" && mkdir -p "$work"
 board=boards/qemu-virt-arm64.yaml
 log() { echo "e2e-cma: $*" >&2; }
 fail() { echo "e2e-cma: FAIL: $*" >&2; exit 1; }
+. scripts/lib/e2e.sh
 if [ -z "${KDIR:-}" ] || [ -z "${IMAGE:-}" ] || [ -z "${HDR:-}" ] || [ -z "${SELFTEST:-}" ]; then
 	eval "$(kernel/refkernel/build.sh --version "${KVERSION:-6.1}")"
 fi
-go build -o bin/dtheap ./cmd/dtheap
-dtheap=bin/dtheap
 kc=(--kconfig "$KDIR/.config")
-
-qemu-system-aarch64 -M virt,dumpdtb="$work/virt.dtb" -cpu cortex-a57 -m 1024 -nic none -display none >/dev/null 2>&1
-$dtheap dtb "${kc[@]}" "$board" --base "$work/virt.dtb" -o "$work/board.dtb"
-$dtheap build "${kc[@]}" "$board" --kdir "$KDIR" -o "$work/module" -j2 >/dev/null
+e2e_board_module
 aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -I"$HDR/include" -o "$work/cmatest" bench/guest/cmatest/cmatest.c
 $dtheap initramfs "${kc[@]}" "$board" --module "$work/module/dtheap_heaps.ko" --selftest "$SELFTEST" \
 	--file "$work/cmatest:/usr/bin/cmatest" -o "$work/initramfs.cpio.gz"
 
 log "boot: $board (checker, selftest, cmatest)"
 c=$work/console.txt
-status=0
-timeout "${QEMU_TIMEOUT:-600}" qemu-system-aarch64 -M virt -cpu cortex-a57 -m 1024 -nographic -nic none \
-	-no-reboot -kernel "$IMAGE" -initrd "$work/initramfs.cpio.gz" -dtb "$work/board.dtb" \
-	-append "console=ttyAMA0 earlycon panic=-1 dtheap.selftest=/usr/bin/dmabuf-heap dtheap.then=/usr/bin/cmatest" \
-	>"$c.raw" 2>&1 || status=$?
-tr -d '\r' <"$c.raw" >"$c"
+qstatus=0
+e2e_boot "$work/board.dtb" "$c" "${QEMU_TIMEOUT:-600}" "dtheap.selftest=/usr/bin/dmabuf-heap dtheap.then=/usr/bin/cmatest" || qstatus=$?
 grep -E "^(PASS|FAIL) |^dtheap|^cmatest|selftest: (# )?(Testing|Totals)" "$c" >&2 || true
-[ $status -eq 0 ] || fail "QEMU exited with status $status; console: $c"
-grep -q "reboot: Power down" "$c" || fail "the guest did not power off cleanly"
-if grep -nE "WARNING:|cut here|BUG:|Oops|Kernel panic|Unable to handle" "$c"; then
-	fail "kernel log has a warning, bug or oops (above)"
-fi
-grep -q "^dtheap-check: verdict PASS" "$c" || fail "the boot checker did not pass"
+e2e_boot_passed "$c" "$qstatus"
 for h in video@60000000 camera; do
 	grep -q "dtheap: heap $h: cma on " "$c" || fail "dtheap did not register the cma heap $h"
 done

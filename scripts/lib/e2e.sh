@@ -1,0 +1,38 @@
+# shellcheck shell=bash
+# Sourced (not run) by scripts/e2e-cma.sh, scripts/e2e-carveouts.sh and scripts/bench-e2e.sh: the
+# steps their QEMU virt boots share. The caller sets work (its output folder), board, KDIR, IMAGE,
+# kc (an array of flags for every dtheap command, e.g. --kconfig "$KDIR/.config"; may be empty)
+# and defines fail MESSAGE (prints and exits).
+
+# e2e_board_module: builds bin/dtheap (then $dtheap names it), dumps QEMU virt's own devicetree
+# and writes the board's over it to $work/board.dtb, and builds the heap module against $KDIR
+# into $work/module.
+e2e_board_module() {
+	go build -o bin/dtheap ./cmd/dtheap
+	dtheap=bin/dtheap
+	qemu-system-aarch64 -M virt,dumpdtb="$work/virt.dtb" -cpu cortex-a57 -m 1024 -nic none -display none >/dev/null 2>&1
+	$dtheap dtb "${kc[@]}" "$board" --base "$work/virt.dtb" -o "$work/board.dtb"
+	$dtheap build "${kc[@]}" "$board" --kdir "$KDIR" -o "$work/module" -j2 >/dev/null
+}
+
+# e2e_boot DTB CONSOLE TIMEOUT CMDLINE-EXTRA: boots $IMAGE with $work/initramfs.cpio.gz; the
+# console (CR stripped) lands in CONSOLE. Returns QEMU's (or timeout's) status.
+e2e_boot() {
+	local status=0
+	timeout "$3" qemu-system-aarch64 -M virt -cpu cortex-a57 -m 1024 -nographic -nic none \
+		-no-reboot -kernel "$IMAGE" -initrd "$work/initramfs.cpio.gz" -dtb "$1" \
+		-append "console=ttyAMA0 earlycon panic=-1 $4" >"$2.raw" 2>&1 || status=$?
+	tr -d '\r' <"$2.raw" >"$2"
+	return $status
+}
+
+# e2e_boot_passed CONSOLE QEMU-STATUS: fails unless QEMU exited 0, the guest powered off, the
+# kernel log has no warning, bug or oops, and dtheap-check's verdict is PASS.
+e2e_boot_passed() {
+	[ "$2" -eq 0 ] || fail "QEMU exited with status $2; console: $1"
+	grep -q "reboot: Power down" "$1" || fail "the guest did not power off cleanly"
+	if grep -nE "WARNING:|cut here|BUG:|Oops|Kernel panic|Unable to handle" "$1"; then
+		fail "kernel log has a warning, bug or oops (above)"
+	fi
+	grep -q "^dtheap-check: verdict PASS" "$1" || fail "the boot checker did not pass"
+}
