@@ -414,24 +414,45 @@ static int open_heaps(void)
 	return 0;
 }
 
+/*
+ * One alloc + close of len bytes, timed into s. what ("", "paced ",
+ * "exhausted ") names the measurement when the allocation fails: then it
+ * is counted in errors and the result is -1.
+ */
+static int timed_alloc(struct heap *h, size_t len, struct samples *s, const char *what)
+{
+	uint64_t t0 = now_ns();
+	int fd = heap_alloc(h, len);
+
+	if (fd < 0) {
+		fprintf(stderr, "heapbench: %s: %salloc %zu: %s\n", h->name, what, len, strerror(-fd));
+		errors++;
+		return -1;
+	}
+	close(fd);
+	add_sample(s, now_ns() - t0);
+	return 0;
+}
+
+/* One memset of len bytes of p to zero, timed into s. */
+static void timed_memset(char *p, size_t len, struct samples *s)
+{
+	uint64_t t0 = now_ns();
+
+	memset(p, 0, len);
+	/* keep the compiler from dropping the memset */
+	__asm__ volatile("" : : "r"(p) : "memory");
+	add_sample(s, now_ns() - t0);
+}
+
 static void bench_alloc(struct heap *h, int si, int iters)
 {
 	uint64_t migrated = migrated_pages();
-	int i, fd;
+	int i;
 
-	for (i = 0; i < iters; i++) {
-		uint64_t t0 = now_ns();
-
-		fd = heap_alloc(h, sizes[si]);
-		if (fd < 0) {
-			fprintf(stderr, "heapbench: %s: alloc %zu: %s\n", h->name, sizes[si],
-				strerror(-fd));
-			errors++;
+	for (i = 0; i < iters; i++)
+		if (timed_alloc(h, sizes[si], &h->s[OP_ALLOC][si], ""))
 			return;
-		}
-		close(fd);
-		add_sample(&h->s[OP_ALLOC][si], now_ns() - t0);
-	}
 	h->migrated += migrated_pages() - migrated;
 }
 
@@ -499,7 +520,11 @@ static void bench_cma_raw(struct heap *h, int si, int iters)
 	}
 }
 
-static void bench_memset(int si, int iters)
+/*
+ * The memset floor: tight, or paced like bench_paced so the floor sees the
+ * same idle gaps.
+ */
+static void bench_memset(int si, int iters, int paced)
 {
 	size_t len = sizes[si];
 	char *p = aligned_alloc(page_size, len);
@@ -510,13 +535,13 @@ static void bench_memset(int si, int iters)
 		return;
 	}
 	memset(p, 1, len); /* fault it in: only the zeroing is timed */
-	for (i = 0; i < iters; i++) {
-		uint64_t t0 = now_ns();
-
-		memset(p, 0, len);
-		/* keep the compiler from dropping the memset */
-		__asm__ volatile("" : : "r"(p) : "memory");
-		add_sample(&memset_samples[si], now_ns() - t0);
+	for (i = 0; i < iters && (!paced || pace_us > 0); i++) {
+		if (paced) {
+			usleep(pace_us);
+			memset(p, 0, page_size);
+			__asm__ volatile("" : : "r"(p) : "memory");
+		}
+		timed_memset(p, len, paced ? &memset_paced_samples[si] : &memset_samples[si]);
 	}
 	free(p);
 }
@@ -543,23 +568,13 @@ static void bench_paced(struct heap *h, int si, int iters)
 	int i, fd;
 
 	for (i = 0; i < iters && pace_us > 0; i++) {
-		uint64_t t0;
-
 		usleep(pace_us);
 		h->ready[OP_PACED][si] += zeroed_ready(h, sizes[si]);
 		fd = heap_alloc(h, page_size);
 		if (fd >= 0)
 			close(fd);
-		t0 = now_ns();
-		fd = heap_alloc(h, sizes[si]);
-		if (fd < 0) {
-			fprintf(stderr, "heapbench: %s: paced alloc %zu: %s\n", h->name, sizes[si],
-				strerror(-fd));
-			errors++;
+		if (timed_alloc(h, sizes[si], &h->s[OP_PACED][si], "paced "))
 			return;
-		}
-		close(fd);
-		add_sample(&h->s[OP_PACED][si], now_ns() - t0);
 	}
 }
 
@@ -604,53 +619,14 @@ static void bench_exhausted(struct heap *h, int si, int iters)
 	}
 	close(fds[--n]);
 	for (i = 0; i < iters; i++) {
-		uint64_t t0;
-
 		h->ready[OP_EXHAUSTED][si] += zeroed_ready(h, len);
-		t0 = now_ns();
-		fd = heap_alloc(h, len);
-		if (fd < 0) {
-			fprintf(stderr, "heapbench: %s: exhausted alloc %zu: %s\n", h->name, len,
-				strerror(-fd));
-			errors++;
+		if (timed_alloc(h, len, &h->s[OP_EXHAUSTED][si], "exhausted "))
 			break;
-		}
-		close(fd);
-		add_sample(&h->s[OP_EXHAUSTED][si], now_ns() - t0);
-		t0 = now_ns();
-		memset(p, 0, len);
-		__asm__ volatile("" : : "r"(p) : "memory");
-		add_sample(&h->s[OP_MEMSET_EXHAUSTED][si], now_ns() - t0);
+		timed_memset(p, len, &h->s[OP_MEMSET_EXHAUSTED][si]);
 	}
 	while (n > 0)
 		close(fds[--n]);
 	free(fds);
-	free(p);
-}
-
-/* memset paced like bench_paced, so the floor sees the same idle gaps. */
-static void bench_memset_paced(int si, int iters)
-{
-	size_t len = sizes[si];
-	char *p = aligned_alloc(page_size, len);
-	int i;
-
-	if (!p) {
-		errors++;
-		return;
-	}
-	memset(p, 1, len);
-	for (i = 0; i < iters && pace_us > 0; i++) {
-		uint64_t t0;
-
-		usleep(pace_us);
-		memset(p, 0, page_size);
-		__asm__ volatile("" : : "r"(p) : "memory");
-		t0 = now_ns();
-		memset(p, 0, len);
-		__asm__ volatile("" : : "r"(p) : "memory");
-		add_sample(&memset_paced_samples[si], now_ns() - t0);
-	}
 	free(p);
 }
 
@@ -890,8 +866,8 @@ static int run(int argc, char **argv)
 	div = quick ? 10 : 1;
 	for (r = 0; r < rounds; r++) {
 		for (si = 0; si < NSIZES; si++) {
-			bench_memset(si, (memset_iters[si] + div - 1) / div);
-			bench_memset_paced(si, (paced_iters[si] + div - 1) / div);
+			bench_memset(si, (memset_iters[si] + div - 1) / div, 0);
+			bench_memset(si, (paced_iters[si] + div - 1) / div, 1);
 			for (i = 0; i < nheaps; i++) {
 				bench_alloc(&heaps[i], si, (alloc_iters[si] + div - 1) / div);
 				bench_touch(&heaps[i], si, (touch_iters[si] + div - 1) / div);
