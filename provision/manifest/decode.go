@@ -370,26 +370,7 @@ func (d *decoder) boolField(field string, dst *bool) error {
 }
 
 func (d *decoder) stringsField(field string, dst *[]string) error {
-	var out []string
-	isNull, err := d.array(field, func() error {
-		var s string
-		if err := d.stringField(field, &s); err != nil {
-			return err
-		}
-		out = append(out, s)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if isNull {
-		*dst = nil
-	} else if out == nil {
-		*dst = []string{}
-	} else {
-		*dst = out
-	}
-	return nil
+	return list(d, field, dst, func(s *string) error { return d.stringField(field, s) })
 }
 
 // fieldFor returns the name among names that key selects: the exact name, else the first that
@@ -470,18 +451,25 @@ func (d *decoder) heap(h *Heap) error {
 
 // elements decodes an array of objects; null elements stay zero, a null array is nil.
 func elements[T any](d *decoder, what string, dst *[]T, one func(*T) error) error {
+	return list(d, what, dst, func(v *T) error {
+		if n, err := d.null(); err != nil || n {
+			return err
+		}
+		if d.peek() != '{' {
+			return d.typeError(d.kind(), what, "object")
+		}
+		return one(v)
+	})
+}
+
+// list decodes an array, each element into a zero T by one: a null array is nil, an empty one
+// is empty but not nil (as encoding/json decodes them).
+func list[T any](d *decoder, what string, dst *[]T, one func(*T) error) error {
 	var out []T
 	isNull, err := d.array(what, func() error {
 		var v T
-		if n, err := d.null(); err != nil {
+		if err := one(&v); err != nil {
 			return err
-		} else if !n {
-			if d.peek() != '{' {
-				return d.typeError(d.kind(), what, "object")
-			}
-			if err := one(&v); err != nil {
-				return err
-			}
 		}
 		out = append(out, v)
 		return nil
