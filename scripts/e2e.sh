@@ -46,21 +46,22 @@ bad_kernel_log='WARNING:|------------\[ cut here|Call trace:|BUG:|Oops|OVERLAP D
 go build -o bin/dtheap ./cmd/dtheap
 dtheap=bin/dtheap
 
+# shellcheck source=scripts/lib/qemu-virt.sh
+. scripts/lib/qemu-virt.sh
+
 # use_arch ARCH: the board, the wrong-devicetree board (dsp and secure moved; same_heaps are
-# the module's heaps that still match it), the QEMU machine and the console of
-# that architecture's QEMU virt. riscv64 runs OpenSBI first (-bios default: the fw_dynamic
-# QEMU's package ships), which loads the kernel at 0x80200000 and passes the DTB on at the
-# address QEMU gave it.
+# the module's heaps that still match it) and that architecture's QEMU virt machine
+# (scripts/lib/qemu-virt.sh: qemu, console_dev) with the board's RAM.
 use_arch() {
 	arch=$1
+	qemu_virt "$arch" || fail "no QEMU virt machine for $arch"
 	case $arch in
 	arm64)
 		board=boards/qemu-virt-arm64.yaml other=e2e/qemu-virt-arm64-other.yaml same_heaps="video@60000000 camera"
-		qemu=(qemu-system-aarch64 -cpu cortex-a57 -m 1024) console_dev=ttyAMA0 ;;
+		qemu+=(-m 1024) ;;
 	riscv64)
 		board=boards/qemu-virt-riscv64.yaml other=e2e/qemu-virt-riscv64-other.yaml same_heaps="video@a0000000 camera"
-		qemu=(qemu-system-riscv64 -bios default -m 2048) console_dev=ttyS0 ;;
-	*) fail "unknown architecture $arch" ;;
+		qemu+=(-m 2048) ;;
 	esac
 	base_dtb=$root/virt-$arch.dtb
 	[ -f "$base_dtb" ] || "${qemu[@]}" -M virt,dumpdtb="$base_dtb" -nic none -display none >/dev/null 2>&1

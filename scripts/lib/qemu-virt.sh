@@ -1,0 +1,19 @@
+# shellcheck shell=bash
+# The QEMU virt machines dtheap boots, one table for scripts/e2e.sh and scripts/qemu.sh (sourced,
+# not run). qemu_virt ARCH sets:
+#   qemu         the QEMU command without -M, -kernel, -initrd, -dtb, -append (an array)
+#   console_dev  the kernel's console device
+#   dram_base    where QEMU virt's one DRAM bank starts
+# riscv64 runs OpenSBI first (-bios default: the fw_dynamic Debian's qemu-system-data ships), which
+# loads the kernel at 0x80200000 and passes the DTB on at the address QEMU gave it, and inserts
+# its own /reserved-memory/mmode_resv0@80000000.
+qemu_virt() {
+	case $1 in
+	arm64) qemu=(qemu-system-aarch64 -cpu cortex-a57) console_dev=ttyAMA0 dram_base=0x40000000 ;;
+	riscv64) qemu=(qemu-system-riscv64 -bios default) console_dev=ttyS0 dram_base=0x80000000 ;;
+	*)
+		echo "qemu_virt: no QEMU virt machine for arch $1 (arm64 or riscv64)" >&2
+		return 1
+		;;
+	esac
+}
