@@ -59,8 +59,8 @@ func TestAccess(t *testing.T) {
 			}
 			r := &runner{cfg: &Config{Root: root}}
 			r.cfg.defaults()
-			r.cfg.Timeout, r.cfg.Poll = 30*time.Millisecond, 5*time.Millisecond
-			r.deadline = time.Now().Add(time.Second)
+			r.cfg.Timeout, r.cfg.Poll = 500*time.Millisecond, 5*time.Millisecond // 30 ms failed once under load
+			r.deadline = time.Now().Add(5 * time.Second)
 			r.checkAccess(t.Context(), h, "/dev/dma_heap/dsp")
 			if len(r.results) != 2 {
 				t.Fatalf("results %v, want access and one alias", r.results)
@@ -99,7 +99,7 @@ func TestDeviceManagerStep(t *testing.T) {
 		root := f.write(t)
 		rep := Run(t.Context(), Config{
 			Root: root, Manifest: f.m, Loader: f.loader, Heaps: f.heaps, Release: "6.1.192",
-			Timeout: 300 * time.Millisecond, Poll: 5 * time.Millisecond, PageSize: pageSize, TestSize: 64 << 10,
+			Timeout: fixtureTimeout, Poll: 5 * time.Millisecond, PageSize: pageSize, TestSize: 64 << 10,
 			DeviceManager: func(context.Context) (Status, string) { return st, "udevd" },
 		})
 		var ids []string
