@@ -177,16 +177,18 @@ type BuildOptions struct {
 	Progress     io.Writer // one line per compiled file; nil: quiet
 }
 
-// KernelArch maps a board arch to the kernel's ARCH and the usual Debian cross prefix.
+// kernelArches maps a board arch to the kernel's ARCH and the usual Debian cross prefix.
+var kernelArches = map[string][2]string{
+	"arm64":   {"arm64", "aarch64-linux-gnu-"},
+	"arm":     {"arm", "arm-linux-gnueabihf-"},
+	"riscv64": {"riscv", "riscv64-linux-gnu-"},
+}
+
+// KernelArch maps a board arch to the kernel's ARCH and the cross prefix for this host (none
+// when the host is that arch).
 func KernelArch(arch string) (karch, cross string) {
-	switch arch {
-	case "arm64":
-		karch, cross = "arm64", "aarch64-linux-gnu-"
-	case "arm":
-		karch, cross = "arm", "arm-linux-gnueabihf-"
-	case "riscv64":
-		karch, cross = "riscv", "riscv64-linux-gnu-"
-	}
+	a := kernelArches[arch]
+	karch, cross = a[0], a[1]
 	native := map[string]string{"arm64": "arm64", "arm": "arm", "riscv64": "riscv64"}[runtime.GOARCH]
 	if native == arch {
 		cross = ""

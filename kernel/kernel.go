@@ -357,10 +357,15 @@ Kconfig.builtin to its Kconfig and Makefile.builtin to its Makefile, and enable
 CONFIG_DMABUF_HEAPS_DTHEAP.
 `)
 	default:
-		b.WriteString(`
-Build out of tree:   make KDIR=/path/to/kernel/build ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
+		// The cross build from any host, whatever the host generating this is.
+		a, ok := kernelArches[p.Arch]
+		if !ok {
+			a = kernelArches["arm64"]
+		}
+		fmt.Fprintf(&b, `
+Build out of tree:   make KDIR=/path/to/kernel/build ARCH=%s CROSS_COMPILE=%s
 or let dtheap check the tree first:   dtheap build BOARD.yaml --kdir /path/to/kernel/build
-`)
+`, a[0], a[1])
 		if km.NeedsExportPatch() {
 			fmt.Fprintf(&b, `
 The module calls dma_heap_add(), dma_heap_get_drvdata() and dma_heap_get_name(), which Linux %s
