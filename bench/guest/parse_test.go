@@ -170,7 +170,8 @@ func TestCombineRatiosTargets(t *testing.T) {
 		"dsp (carveout) alloc 1 MiB paced / linux,cma alloc 1 MiB paced (zeroed memory available)": {20.0 / 220, true},
 		"dsp (carveout) alloc 1 MiB paced / memset 1 MiB paced (zeroed memory available)":          {0.4, true},
 		"dsp (carveout) alloc 1 MiB exhausted / memset 1 MiB beside it (no zeroed memory)":         {52.0 / 47, true},
-		"video@60000000 (cma) alloc 1 MiB / linux,cma alloc 1 MiB":                                 {1.05, true},
+		// Over issue 14's 1.0x (issue 8 allowed 1.1x, under which this was met).
+		"video@60000000 (cma) alloc 1 MiB / linux,cma alloc 1 MiB": {1.05, false},
 	} {
 		tg, ok := got[name]
 		if !ok || math.Abs(tg.Value-want.v) > 1e-9 || tg.Met != want.met || tg.NotMeasured {
