@@ -1,10 +1,10 @@
 package board
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dtheap/dtheap/internal/testfile"
 )
 
 // TestLoadMemreserve: memreserve: entries decode in board order with positions; across
@@ -13,13 +13,7 @@ import (
 // entry that wraps the address space are refused with the entry's position.
 func TestLoadMemreserve(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := testfile.Writer(t, dir)
 	write("base.yaml", `board: base
 arch: arm64
 memory:

@@ -1,12 +1,12 @@
 package lint_test
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/dtheap/dtheap/internal/testfile"
 	"github.com/dtheap/dtheap/lint"
 )
 
@@ -17,13 +17,7 @@ import (
 func TestMemreserveLint(t *testing.T) {
 	needTools(t)
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := testfile.Writer(t, dir)
 	write("soc.dtsi", "/* the boot loader's code */\n\t/memreserve/ 0x7f000000 0x1000000;\n")
 	dts := write("board.dts", `/dts-v1/;
 #include "soc.dtsi"

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/dtheap/dtheap/board"
+	"github.com/dtheap/dtheap/internal/testfile"
 	"github.com/dtheap/dtheap/kmodel"
 )
 
@@ -198,13 +199,7 @@ func TestBootCorpusPlacement(t *testing.T) {
 // and a log that contradicts itself is an error.
 func TestBootCorpusParse(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := testfile.Writer(t, dir)
 	tests := []struct {
 		name, log string
 		want      map[string]kernelRegion
