@@ -70,10 +70,8 @@ fi
 # boot INITRAMFS CONSOLE CMDLINE-EXTRA: the console (CR stripped) lands in CONSOLE.
 boot() {
 	local status=0
-	timeout "${QEMU_TIMEOUT:-600}" qemu-system-aarch64 -M virt -cpu cortex-a57 -m 1024 -nographic -nic none \
-		-no-reboot -kernel "$IMAGE" -initrd "$1" -dtb "$work/board.dtb" \
-		-append "console=ttyAMA0 earlycon panic=-1 printk.time=1 $3" >"$2.raw" 2>&1 || status=$?
-	tr -d '\r' <"$2.raw" >"$2" && rm -f "$2.raw"
+	e2e_boot "$work/board.dtb" "$2" "${QEMU_TIMEOUT:-600}" "printk.time=1 $3" "$1" || status=$?
+	rm -f "$2.raw"
 	[ $status -eq 0 ] || fail "QEMU exited with status $status (timeout or crash); console: $2"
 	grep -q "reboot: Power down" "$2" || fail "the guest did not power off cleanly: $2"
 	if grep -nE "WARNING:|BUG:|Oops|Kernel panic|Unable to handle" "$2" >&2; then

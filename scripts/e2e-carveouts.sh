@@ -30,9 +30,7 @@ if [ -z "${KDIR:-}" ] || [ -z "${IMAGE:-}" ] || [ -z "${HDR:-}" ] || [ -z "${SEL
 fi
 kc=()
 e2e_board_module
-aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -I"$HDR/include" -o "$work/zerotest" bench/guest/zerotest/zerotest.c
-$dtheap initramfs "$board" --module "$work/module/dtheap_heaps.ko" --selftest "$SELFTEST" \
-	--file "$work/zerotest:/usr/bin/zerotest" -o "$work/initramfs.cpio.gz"
+e2e_guest_initramfs zerotest
 
 log "boot 1: $board (checker, selftest, zerotest)"
 c=$work/console.txt

@@ -25,9 +25,7 @@ if [ -z "${KDIR:-}" ] || [ -z "${IMAGE:-}" ] || [ -z "${HDR:-}" ] || [ -z "${SEL
 fi
 kc=(--kconfig "$KDIR/.config")
 e2e_board_module
-aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -I"$HDR/include" -o "$work/cmatest" bench/guest/cmatest/cmatest.c
-$dtheap initramfs "${kc[@]}" "$board" --module "$work/module/dtheap_heaps.ko" --selftest "$SELFTEST" \
-	--file "$work/cmatest:/usr/bin/cmatest" -o "$work/initramfs.cpio.gz"
+e2e_guest_initramfs cmatest
 
 log "boot: $board (checker, selftest, cmatest)"
 c=$work/console.txt

@@ -2,7 +2,11 @@
 # Sourced (not run) by scripts/e2e-cma.sh, scripts/e2e-carveouts.sh and scripts/bench-e2e.sh: the
 # steps their QEMU virt boots share. The caller sets work (its output folder), board, KDIR, IMAGE,
 # kc (an array of flags for every dtheap command, e.g. --kconfig "$KDIR/.config"; may be empty)
-# and defines fail MESSAGE (prints and exits).
+# and defines fail MESSAGE (prints and exits). The machine is scripts/lib/qemu-virt.sh's arm64 one.
+
+# shellcheck source=scripts/lib/qemu-virt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/qemu-virt.sh"
+qemu_virt arm64
 
 # e2e_board_module: builds bin/dtheap (then $dtheap names it), dumps QEMU virt's own devicetree
 # and writes the board's over it to $work/board.dtb, and builds the heap module against $KDIR
@@ -10,18 +14,28 @@
 e2e_board_module() {
 	go build -o bin/dtheap ./cmd/dtheap
 	dtheap=bin/dtheap
-	qemu-system-aarch64 -M virt,dumpdtb="$work/virt.dtb" -cpu cortex-a57 -m 1024 -nic none -display none >/dev/null 2>&1
+	"${qemu[@]}" -M virt,dumpdtb="$work/virt.dtb" -m 1024 -nic none -display none >/dev/null 2>&1
 	$dtheap dtb "${kc[@]}" "$board" --base "$work/virt.dtb" -o "$work/board.dtb"
 	$dtheap build "${kc[@]}" "$board" --kdir "$KDIR" -o "$work/module" -j2 >/dev/null
 }
 
-# e2e_boot DTB CONSOLE TIMEOUT CMDLINE-EXTRA: boots $IMAGE with $work/initramfs.cpio.gz; the
-# console (CR stripped) lands in CONSOLE. Returns QEMU's (or timeout's) status.
+# e2e_guest_initramfs NAME: builds bench/guest/NAME/NAME.c (static, against the kernel headers
+# in $HDR) and writes $work/initramfs.cpio.gz: checker, module, manifest, the kernel's selftest
+# ($SELFTEST) and the program as /usr/bin/NAME (for dtheap.then=).
+e2e_guest_initramfs() {
+	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -I"$HDR/include" -o "$work/$1" "bench/guest/$1/$1.c"
+	$dtheap initramfs "${kc[@]}" "$board" --module "$work/module/dtheap_heaps.ko" --selftest "$SELFTEST" \
+		--file "$work/$1:/usr/bin/$1" -o "$work/initramfs.cpio.gz"
+}
+
+# e2e_boot DTB CONSOLE TIMEOUT CMDLINE-EXTRA [INITRAMFS]: boots $IMAGE with INITRAMFS (default
+# $work/initramfs.cpio.gz); the console (CR stripped) lands in CONSOLE. Returns QEMU's (or
+# timeout's) status.
 e2e_boot() {
 	local status=0
-	timeout "$3" qemu-system-aarch64 -M virt -cpu cortex-a57 -m 1024 -nographic -nic none \
-		-no-reboot -kernel "$IMAGE" -initrd "$work/initramfs.cpio.gz" -dtb "$1" \
-		-append "console=ttyAMA0 earlycon panic=-1 $4" >"$2.raw" 2>&1 || status=$?
+	timeout "$3" "${qemu[@]}" -M virt -m 1024 -nographic -nic none \
+		-no-reboot -kernel "$IMAGE" -initrd "${5:-$work/initramfs.cpio.gz}" -dtb "$1" \
+		-append "console=$console_dev earlycon panic=-1 $4" >"$2.raw" 2>&1 || status=$?
 	tr -d '\r' <"$2.raw" >"$2"
 	return $status
 }
