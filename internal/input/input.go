@@ -65,23 +65,77 @@ func Kind(m os.FileMode) string {
 // ReadFile reads the regular file path, at most limit bytes; what names the kind of file for
 // errors ("board file", "--base"). It opens without blocking, so a FIFO is refused rather than
 // waited on.
+//
+// It goes through raw open/fstat/read/close rather than an *os.File: the boot checker reads
+// its manifest, the live devicetree and the modules index with it as PID 1 under TCG, where
+// os.File's first use also sets up the runtime's network poller (epoll_create1, then an
+// epoll_ctl that a regular file refuses, on every open), code the checker otherwise never
+// runs and pays to translate.
 func ReadFile(path, what string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
 	if err != nil {
-		return nil, &Error{path, what, unwrapPath(err)}
+		return nil, &Error{path, what, err}
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, &Error{path, what, unwrapPath(err)}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, &Error{path, what, err}
 	}
-	if !st.Mode().IsRegular() {
-		return nil, &Error{path, what, fmt.Errorf("%w: it is %s; give a regular file", ErrNotRegular, Kind(st.Mode()))}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, &Error{path, what, fmt.Errorf("%w: it is %s; give a regular file", ErrNotRegular, kindOfMode(st.Mode))}
 	}
-	if st.Size() > limit {
-		return nil, &Error{path, what, tooLarge(st.Size(), limit)}
+	if st.Size > limit {
+		return nil, &Error{path, what, tooLarge(st.Size, limit)}
 	}
-	return readLimited(f, path, what, limit)
+	// The size is a hint: /proc files say 0, sysfs attributes a page, and a file may grow
+	// while it is read. One byte past the limit tells "too large" from "exactly the limit".
+	b := make([]byte, 0, min(max(st.Size, 512), limit)+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := syscall.Read(fd, b[len(b):min(cap(b), int(limit)+1)])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &Error{path, what, err}
+		}
+		if n == 0 {
+			break
+		}
+		b = b[:len(b)+n]
+		if int64(len(b)) > limit {
+			return nil, &Error{path, what, tooLarge(-1, limit)}
+		}
+	}
+	return b, nil
+}
+
+// kindOfMode is Kind for a raw st_mode.
+func kindOfMode(mode uint32) string {
+	switch mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		return Kind(os.ModeDir)
+	case syscall.S_IFIFO:
+		return Kind(os.ModeNamedPipe)
+	case syscall.S_IFSOCK:
+		return Kind(os.ModeSocket)
+	case syscall.S_IFCHR:
+		return Kind(os.ModeDevice | os.ModeCharDevice)
+	case syscall.S_IFBLK:
+		return Kind(os.ModeDevice)
+	case syscall.S_IFLNK:
+		return Kind(os.ModeSymlink)
+	}
+	return Kind(os.ModeIrregular)
 }
 
 // ReadStream reads path as ReadFile does, or standard input r when path is "-": a stream the

@@ -55,3 +55,29 @@ func TestReadFile(t *testing.T) {
 		t.Errorf("ReadStream = %q %v", b, err)
 	}
 }
+
+// TestReadFileSizeHint: the stat size is only a hint. /proc files say 0 and sysfs attributes a
+// page, so the read goes to EOF whatever the size said, and the limit still holds.
+func TestReadFileSizeHint(t *testing.T) {
+	want, err := os.ReadFile("/proc/self/cmdline")
+	if err != nil || len(want) == 0 {
+		t.Skipf("no /proc/self/cmdline to read: %v", err)
+	}
+	if got, err := ReadFile("/proc/self/cmdline", "proc file", 1<<20); err != nil || string(got) != string(want) {
+		t.Errorf("ReadFile(/proc/self/cmdline) = %q, %v; want %q", got, err, want)
+	}
+	if _, err := ReadFile("/proc/self/cmdline", "proc file", int64(len(want)-1)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("ReadFile(/proc/self/cmdline) one byte under its length = %v, want ErrTooLarge", err)
+	}
+	big := filepath.Join(t.TempDir(), "big")
+	data := []byte(strings.Repeat("0123456789abcdef", 10000)) // 160,000 bytes: many reads
+	os.WriteFile(big, data, 0o644)
+	for _, limit := range []int64{int64(len(data)), int64(len(data)) + 1, 1 << 20} {
+		if got, err := ReadFile(big, "blob", limit); err != nil || string(got) != string(data) {
+			t.Errorf("ReadFile(big, limit %d) = %d bytes, %v; want %d bytes", limit, len(got), err, len(data))
+		}
+	}
+	if _, err := ReadFile(big, "blob", int64(len(data))-1); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("ReadFile(big) one byte over the limit = %v, want ErrTooLarge", err)
+	}
+}

@@ -11,17 +11,18 @@ import (
 )
 
 // FinitModule loads modules with finit_module(2). pkg/kmodule's FileInit goes through
-// init_module and drops its flags, so the direct syscall is simpler.
+// init_module and drops its flags, so the direct syscall is simpler. The file is opened with a
+// raw open(2), not os.Open, which would also set up the runtime's network poller for it.
 type FinitModule struct{}
 
 // Load implements ModuleLoader.
 func (FinitModule) Load(path string) error {
-	f, err := os.Open(path)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	defer f.Close()
-	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil {
+	defer unix.Close(fd)
+	if err := unix.FinitModule(fd, "", 0); err != nil {
 		return fmt.Errorf("finit_module: %w", err)
 	}
 	return nil
