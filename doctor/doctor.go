@@ -37,13 +37,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/dtheap/dtheap/internal/kmsg"
+	"github.com/dtheap/dtheap/internal/logmatch"
 	"github.com/dtheap/dtheap/kmodel"
 )
 
@@ -150,27 +149,38 @@ func readKmsg(path string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// The log patterns are compiled on first use, not at package init: the boot checker links
-// the doctor but runs it only after a failed check, and a package-level regexp would be
-// compiled on every boot (about 20 ms for these under TCG).
+// The log lines the doctor reads, as logmatch patterns (the regexp each stands for is in
+// logmatch_test.go, which holds them to it): the boot checker links the doctor, and package
+// regexp would cost every boot its table initialisers (internal/logmatch).
 var (
-	setup612   = lazyRegexp(`OF: reserved mem: (0x[0-9a-f]+)\.\.(0x[0-9a-f]+) \((\d+) KiB\) (nomap|map) (reusable|non-reusable) (\S+)$`)
-	initNode   = lazyRegexp(`OF: reserved mem: initialized node (\S+), compatible id (\S+)`)
-	allocFail  = lazyRegexp(`failed to allocate memory for node '([^']+)'`)
-	resvFail   = lazyRegexp(`failed to reserve memory for node '([^']+)'`)
-	matchFail  = lazyRegexp(`OF: reserved mem: node (\S+) compatible matching fail`)
-	bypass     = lazyRegexp(`Reserved memory: bypass (\S+) node, using cmdline CMA params instead`)
-	skipDef    = lazyRegexp(`Skipping dt linux,cma-default node in favor for "cma=" kernel param`)
-	overlapped = lazyRegexp(`^(?:\[[^\]]*\]\s*)?(\S+) \((0x[0-9a-f]+)--(0x[0-9a-f]+)\) overlaps with (\S+) \(`)
-	badProp    = lazyRegexp(`invalid (size|alignment|alloc-ranges|reg) property in '([^']+)'`)
-	unsupp     = lazyRegexp(`Reserved memory: unsupported node format, ignoring`)
-	regIgnored = lazyRegexp(`fdt_scan_reserved_mem_reg_nodes\(\) ignores (\d+) regions in node '([^']+)'`)
-	regFirst   = lazyRegexp(`Reserved memory: node '([^']+)' has (\d+) <base size> entries, only the first is used`)
-	cmaActFail = lazyRegexp(`cma: CMA area (\S+) could not be activated`)
+	setup612   = logmatch.New("OF: reserved mem: {x}..{x} ({d} KiB) {nomap|map} {reusable|non-reusable} {S}$")
+	initNode   = logmatch.New("OF: reserved mem: initialized node {S}, compatible id {S}")
+	allocFail  = logmatch.New("failed to allocate memory for node '{q}'")
+	resvFail   = logmatch.New("failed to reserve memory for node '{q}'")
+	matchFail  = logmatch.New("OF: reserved mem: node {S} compatible matching fail")
+	bypass     = logmatch.New("Reserved memory: bypass {S} node, using cmdline CMA params instead")
+	skipDef    = logmatch.New(`Skipping dt linux,cma-default node in favor for "cma=" kernel param`)
+	overlapped = logmatch.New("^{S} ({x}--{x}) overlaps with {S} (")
+	badProp    = logmatch.New("invalid {size|alignment|alloc-ranges|reg} property in '{q}'")
+	unsupp     = logmatch.New("Reserved memory: unsupported node format, ignoring")
+	regIgnored = logmatch.New("fdt_scan_reserved_mem_reg_nodes() ignores {d} regions in node '{q}'")
+	regFirst   = logmatch.New("Reserved memory: node '{q}' has {d} <base size> entries, only the first is used")
+	cmaActFail = logmatch.New("cma: CMA area {S} could not be activated")
 )
 
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+// findOverlapped matches the line after "OVERLAP DETECTED!" (__rmem_check_for_overlap), with
+// or without its printk time stamp, as ^(?:\[[^\]]*\]\s*)?overlapped would: the stamp
+// taken off first, then the line as it is.
+func findOverlapped(line string) []string {
+	if strings.HasPrefix(line, "[") {
+		if i := strings.IndexByte(line, ']'); i >= 0 {
+			rest := strings.TrimLeft(line[i+1:], " \t\n\f\r")
+			if m := overlapped.Find(rest); m != nil {
+				return m
+			}
+		}
+	}
+	return overlapped.Find(line)
 }
 
 func (r *Report) regions(b *tree, log []string) {
@@ -227,12 +237,12 @@ func (r *Report) regions(b *tree, log []string) {
 	}
 	for i, line := range log {
 		switch {
-		case unsupp().MatchString(line):
+		case unsupp.Match(line):
 			for _, n := range order {
 				set(n, Ignored, "the kernel ignored every /reserved-memory region (cell counts or ranges)", line)
 			}
-		case setup612().MatchString(line):
-			m := setup612().FindStringSubmatch(line)
+		case setup612.Match(line):
+			m := setup612.Find(line)
 			where := fmt.Sprintf("at %s..%s, %s KiB, %s %s", m[1], m[2], m[3], m[4], m[5])
 			if sharedDMA[m[6]] && !initialized[m[6]] {
 				// fdt_init_reserved_mem_node prints the set-up line when every driver's init
@@ -245,8 +255,8 @@ func (r *Report) regions(b *tree, log []string) {
 				break
 			}
 			set(m[6], Placed, where, line)
-		case initNode().MatchString(line):
-			m := initNode().FindStringSubmatch(line)
+		case initNode.Match(line):
+			m := initNode.Find(line)
 			initialized[m[1]] = true
 			detail := "initialized, compatible " + m[2]
 			if lastCMA != "" {
@@ -256,12 +266,12 @@ func (r *Report) regions(b *tree, log []string) {
 			lastCMA = ""
 		case strings.Contains(line, "Reserved memory: created CMA memory pool at"):
 			lastCMA = line[strings.Index(line, "created"):]
-		case allocFail().MatchString(line):
-			set(allocFail().FindStringSubmatch(line)[1], Failed, "the kernel found no room for it: the region is missing", line)
-		case resvFail().MatchString(line):
-			set(resvFail().FindStringSubmatch(line)[1], Failed, "the kernel could not reserve it (over the kernel, the initrd or another reservation)", line)
-		case matchFail().MatchString(line):
-			node := matchFail().FindStringSubmatch(line)[1]
+		case allocFail.Match(line):
+			set(allocFail.Find(line)[1], Failed, "the kernel found no room for it: the region is missing", line)
+		case resvFail.Match(line):
+			set(resvFail.Find(line)[1], Failed, "the kernel could not reserve it (over the kernel, the initrd or another reservation)", line)
+		case matchFail.Match(line):
+			node := matchFail.Find(line)[1]
 			// rmem_cma_setup's alignment refusal names no node: it is the line just before
 			// the refusal of the node it judged (kernel/dma/contiguous.c, then
 			// of_reserved_mem.c's "compatible matching fail"; rmem_dma_setup, the other
@@ -275,44 +285,44 @@ func (r *Report) regions(b *tree, log []string) {
 			// command line), rmem_dma_setup -EINVAL for reusable, so a bypassed default
 			// node is also refused on the next line: cma= is the cause.
 			if i > 0 {
-				if m := bypass().FindStringSubmatch(log[i-1]); m != nil && m[1] == node {
+				if m := bypass.Find(log[i-1]); m != nil && m[1] == node {
 					set(node, Bypassed, "cma= on the command line replaced this default CMA node; its memory was given back", line)
 					break
 				}
 			}
 			set(node, Refused, "no driver took it (e.g. no-map with reusable): no pool, its memory given back to the kernel", line)
-		case regIgnored().MatchString(line):
+		case regIgnored.Match(line):
 			// 6.12 fdt_scan_reserved_mem_reg_nodes: __reserved_mem_reserve_reg reserved every
 			// entry, the region table keeps the first.
-			m := regIgnored().FindStringSubmatch(line)
+			m := regIgnored.Find(line)
 			note(m[2], "its reg has "+m[1]+" more <address size> entries: all are reserved, but the kernel's region table (what devices get) has only the first", line)
-		case regFirst().MatchString(line):
+		case regFirst.Match(line):
 			// 7.3 __reserved_mem_reserve_reg reserves only the first entry.
-			m := regFirst().FindStringSubmatch(line)
+			m := regFirst.Find(line)
 			note(m[1], "its reg has "+m[2]+" <address size> entries and only the first is reserved: the others stay free memory the page allocator hands out", line)
-		case cmaActFail().MatchString(line):
+		case cmaActFail.Match(line):
 			// mm/cma.c cma_activate_area, at core_initcall: the area spans two zones (6.1 and
 			// 6.12 compare page_zone of every page, 7.3 cma_validate_zones) or its bitmap
 			// could not be allocated. Its pages go to the page allocator, its count is 0.
 			// The area's name is the node's (rmem_cma_setup passes rmem->name).
-			set(cmaActFail().FindStringSubmatch(line)[1], Failed, "the CMA setup could not activate its area (it spans two memory zones, or no memory for its bitmap): the pages went to the page allocator, the pool is empty", line)
-		case bypass().MatchString(line):
-			set(bypass().FindStringSubmatch(line)[1], Bypassed, "cma= on the command line replaced this default CMA node", line)
-		case skipDef().MatchString(line):
+			set(cmaActFail.Find(line)[1], Failed, "the CMA setup could not activate its area (it spans two memory zones, or no memory for its bitmap): the pages went to the page allocator, the pool is empty", line)
+		case bypass.Match(line):
+			set(bypass.Find(line)[1], Bypassed, "cma= on the command line replaced this default CMA node", line)
+		case skipDef.Match(line):
 			for _, n := range b.nodes {
 				if n.isDefault {
 					set(n.name, Bypassed, "cma= on the command line replaced this default CMA node", line)
 				}
 			}
-		case badProp().MatchString(line):
-			m := badProp().FindStringSubmatch(line)
+		case badProp.Match(line):
+			m := badProp.Find(line)
 			set(m[2], Ignored, "its "+m[1]+" property is malformed: the node was skipped", line)
 		case strings.Contains(line, "OVERLAP DETECTED!") && i+1 < len(log):
 			next := log[i+1]
 			if j := strings.Index(next, "] "); j >= 0 && strings.HasPrefix(strings.TrimSpace(next), "[") {
 				next = next[j+2:]
 			}
-			if m := overlapped().FindStringSubmatch(strings.TrimSpace(next)); m != nil {
+			if m := findOverlapped(strings.TrimSpace(next)); m != nil {
 				for _, n := range []string{m[1], m[4]} {
 					set(n, Overlap, "OVERLAP DETECTED: it shares memory with another region, both in use", line+" / "+strings.TrimSpace(log[i+1]))
 				}

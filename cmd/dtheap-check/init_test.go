@@ -29,8 +29,9 @@ func TestPackageInitIsCheap(t *testing.T) {
 			t.Errorf("%s allocates %s bytes (%s allocs) at init: make it lazy", m[1], m[2], m[3])
 		}
 	}
-	// The packages that had regexps at init must be in the trace, or the test proves nothing.
-	for _, p := range []string{"doctor", "kmodel", "provision/check"} {
+	// Packages with an init must be in the trace, or the test proves nothing. (The doctor has
+	// none left: its log patterns are logmatch.New values the compiler lays out statically.)
+	for _, p := range []string{"kmodel", "provision/check"} {
 		if !seen["github.com/dtheap/dtheap/"+p] {
 			t.Errorf("no init trace for %s in:\n%s", p, strings.TrimSpace(string(out)))
 		}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/dtheap/dtheap/internal/logmatch"
 	"github.com/dtheap/dtheap/provision/manifest"
 )
 
@@ -70,8 +71,9 @@ func (r *runner) waitDevice(ctx context.Context, h *manifest.Heap, dev string) (
 	tick := time.NewTicker(r.cfg.Poll)
 	defer tick.Stop()
 	for {
-		if st, err := os.Stat(r.cfg.path(dev)); err == nil {
-			if st.IsDir() {
+		var st unix.Stat_t
+		if err := unix.Stat(r.cfg.path(dev), &st); err == nil {
+			if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 				return Fail, dev + " is a directory"
 			}
 			return Pass, fmt.Sprintf("%s present after %v", dev, time.Since(start).Round(time.Millisecond))
@@ -120,7 +122,7 @@ func (r *runner) dtheapPlacement(h *manifest.Heap) (Status, string) {
 }
 
 // driverLine is the driver's success message (DESIGN.md).
-var driverLine = lazyRegexp(`dtheap: heap (\S+): (\w+) on (\S+) base (0x[0-9a-fA-F]+) size (0x[0-9a-fA-F]+)`)
+var driverLine = logmatch.New("dtheap: heap {S}: {w} on {S} base {X} size {X}")
 
 // dtheapPlacementFromLog is the fallback when debugfs is not there (a kernel without
 // CONFIG_DEBUG_FS): the driver logs base and size when it registers a heap.
@@ -130,7 +132,7 @@ func (r *runner) dtheapPlacementFromLog(h *manifest.Heap) (Status, string, bool)
 		return "", "", false
 	}
 	for i := len(lines) - 1; i >= 0; i-- {
-		m := driverLine().FindStringSubmatch(lines[i])
+		m := driverLine.Find(lines[i])
 		if m == nil || m[1] != h.Name {
 			continue
 		}
@@ -166,8 +168,8 @@ func placementVerdict(h *manifest.Heap, base, size uint64, src string, bad []str
 // cmaPoolLine matches 6.1's rmem_cma_setup message; the node name follows on the
 // "initialized node" line that __reserved_mem_init_node prints after it.
 var (
-	cmaPoolLine = lazyRegexp(`Reserved memory: created CMA memory pool at (0x[0-9a-fA-F]+), size (\d+) MiB`)
-	initNode    = lazyRegexp(`reserved mem: initialized node (\S+), compatible id shared-dma-pool`)
+	cmaPoolLine = logmatch.New("Reserved memory: created CMA memory pool at {X}, size {d} MiB")
+	initNode    = logmatch.New("reserved mem: initialized node {S}, compatible id shared-dma-pool")
 )
 
 // kernelPlacement checks the heap 6.1 creates itself over the default CMA area: the area is
@@ -190,19 +192,19 @@ func (r *runner) kernelPlacement(h *manifest.Heap) (Status, string) {
 	var base, mib uint64
 	found := false
 	for _, l := range lines {
-		if m := cmaPoolLine().FindStringSubmatch(l); m != nil {
+		if m := cmaPoolLine.Find(l); m != nil {
 			base, _ = strconv.ParseUint(m[1], 0, 64)
 			mib, _ = strconv.ParseUint(m[2], 10, 64)
 			found = true
 			continue
 		}
-		if m := initNode().FindStringSubmatch(l); m != nil && found && m[1] == node {
+		if m := initNode.Find(l); m != nil && found && m[1] == node {
 			// The log rounds the size down to MiB; compare at that precision.
 			want := *h
 			want.Size = h.Size >> 20 << 20
 			return placementVerdict(&want, base, mib<<20, "boot log", nil)
 		}
-		if initNode().MatchString(l) {
+		if initNode.Match(l) {
 			found = false
 		}
 	}
