@@ -35,6 +35,7 @@ import (
 
 	"github.com/dtheap/dtheap/doctor"
 	"github.com/dtheap/dtheap/internal/escape"
+	"github.com/dtheap/dtheap/internal/input"
 	"github.com/dtheap/dtheap/provision/check"
 	"github.com/dtheap/dtheap/provision/manifest"
 )
@@ -126,7 +127,7 @@ func main() {
 		mountPseudoFS(os.Stderr)
 	}
 	if pid1 {
-		if b, err := os.ReadFile("/proc/cmdline"); err == nil {
+		if b, err := input.ReadFile("/proc/cmdline", "kernel command line", 1<<20); err == nil {
 			for _, err := range applyCmdline(fs, string(b)) {
 				fmt.Fprintln(os.Stderr, "dtheap-check:", err)
 			}
@@ -279,7 +280,9 @@ func mountPseudoFS(log io.Writer) {
 		{"devtmpfs", "/dev", "devtmpfs"},
 		{"debugfs", "/sys/kernel/debug", "debugfs"},
 	} {
-		if err := os.MkdirAll(m.dir, 0o755); err != nil {
+		// Raw mkdir(2): os.MkdirAll's path walk is code a PID 1 under TCG pays to translate,
+		// and the parents (/, /sys) are there by the time each directory is made.
+		if err := unix.Mkdir(m.dir, 0o755); err != nil && err != unix.EEXIST {
 			fmt.Fprintf(log, "dtheap-check: mkdir %s: %v\n", m.dir, err)
 			continue
 		}

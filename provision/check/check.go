@@ -154,14 +154,18 @@ func (r *runner) add(res Result) Result {
 // step runs fn under the per-check timeout. A step that overruns is reported as FAIL and
 // abandoned: its goroutine may stay blocked in a syscall, but the boot goes on.
 func (r *runner) step(ctx context.Context, id string, fn func(ctx context.Context) (Status, string)) Result {
-	limit, why := r.cfg.Timeout, fmt.Sprintf("timed out after %v", r.cfg.Timeout)
+	limit := r.cfg.Timeout
+	why := func() string { return fmt.Sprintf("timed out after %v", r.cfg.Timeout) }
 	if left := time.Until(r.deadline); left <= 0 {
 		// Not run: Run reports every missed step in one line. SKIP lets the caller skip
 		// the steps that depend on this one.
 		r.missed = append(r.missed, id)
 		return Result{ID: id, Status: Skip, Detail: "not run: the deadline for all checks passed"}
 	} else if left < limit {
-		limit, why = left, fmt.Sprintf("cut off after %v by the %v deadline for all checks", left.Round(time.Millisecond), r.cfg.Deadline)
+		limit = left
+		why = func() string {
+			return fmt.Sprintf("cut off after %v by the %v deadline for all checks", left.Round(time.Millisecond), r.cfg.Deadline)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
@@ -188,7 +192,7 @@ func (r *runner) step(ctx context.Context, id string, fn func(ctx context.Contex
 	case o := <-ch:
 		return r.add(Result{ID: id, Status: o.s, Detail: o.d, Duration: time.Since(start)})
 	case <-hard.C:
-		return r.add(Result{ID: id, Status: Fail, Detail: why, Duration: time.Since(start)})
+		return r.add(Result{ID: id, Status: Fail, Detail: why(), Duration: time.Since(start)})
 	}
 }
 
