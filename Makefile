@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test unit vet deps e2e e2e-install e2e-carveouts e2e-cma e2e-udev e2e-doctor e2e-uroot qemu clean bench bench-e2e
+.PHONY: all build test unit vet deps e2e e2e-install e2e-carveouts e2e-cma e2e-udev e2e-doctor e2e-uroot qemu clean bench bench-e2e bench-tcg
 
 all: build
 
@@ -91,3 +91,9 @@ bench:
 # HEAPBENCH_PACE_US and BENCH_KVERSION (6.1, 6.12, 7.3) tune it.
 bench-e2e: build
 	./scripts/bench-e2e.sh
+
+# Where the boot checker's cost under TCG goes to translation: one boot with QEMU's -d in_asm,
+# translated guest instructions per package, phase and function (BENCHMARKS.md, "Boot check").
+# BENCH_CHECKER_BEFORE (an unstripped dtheap-check) and BENCH_KVERSION tune it.
+bench-tcg: build
+	./scripts/bench-tcg.sh

@@ -30,10 +30,10 @@ e2e_guest_initramfs() {
 
 # e2e_boot DTB CONSOLE TIMEOUT CMDLINE-EXTRA [INITRAMFS]: boots $IMAGE with INITRAMFS (default
 # $work/initramfs.cpio.gz); the console (CR stripped) lands in CONSOLE. Returns QEMU's (or
-# timeout's) status.
+# timeout's) status. The array qemu_extra, if set, adds QEMU options (bench-tcg.sh's -d in_asm).
 e2e_boot() {
 	local status=0
-	timeout "$3" "${qemu[@]}" -M virt -m 1024 -nographic -nic none \
+	timeout "$3" "${qemu[@]}" -M virt -m 1024 -nographic -nic none ${qemu_extra[@]+"${qemu_extra[@]}"} \
 		-no-reboot -kernel "$IMAGE" -initrd "${5:-$work/initramfs.cpio.gz}" -dtb "$1" \
 		-append "console=$console_dev earlycon panic=-1 $4" >"$2.raw" 2>&1 || status=$?
 	tr -d '\r' <"$2.raw" >"$2"
