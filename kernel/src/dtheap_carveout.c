@@ -9,19 +9,21 @@
  * Carveout memory is zeroed ahead of time. A bitmap marks the free pages
  * that are dirty: freed by a user and not zeroed since. A freed buffer goes
  * straight back to the gen_pool with its pages marked dirty, and the heap's
- * zeroing worker clears them: it takes a dirty run out of the gen_pool
- * (gen_pool_fixed_alloc(), so nobody can allocate it meanwhile), zeroes
- * it, unmarks it and gives it back. An allocation is placed by the
- * gen_pool's first fit over all free memory, exactly as if nothing were
- * dirty, so a pool packs as many buffers as before; the allocating task
- * then zeroes whatever pages of its range are still dirty. So an allocation
- * costs the gen_pool's bookkeeping alone when its memory was zeroed ahead,
- * and a memset of the dirty part otherwise. No byte of one user can reach
- * the next: a page is unmarked only by the one task that holds it allocated
- * and zeroes it.
+ * zeroing worker clears them: it zeroes each dirty page and unmarks it in
+ * one hold of the heap's dirty_lock, and never takes anything out of the
+ * gen_pool. An allocation is placed by the gen_pool's first fit over all
+ * free memory, exactly as if nothing were dirty and no worker existed, so a
+ * pool packs as many buffers as before; the allocating task then unmarks
+ * whatever pages of its range are still dirty and zeroes them. So an
+ * allocation costs the gen_pool's bookkeeping alone when its memory was
+ * zeroed ahead, and a memset of the dirty part otherwise. No byte of one
+ * user can reach the next: a page is unmarked either by the worker in the
+ * same hold of the lock that zeroes it, or by the one task that holds it
+ * allocated and zeroes it before handing it out; the worker touches only
+ * pages still marked.
  *
- * The worker runs at the lowest priority (nice 19), so that it zeroes while
- * the CPU would otherwise be idle rather than in a task's time slice.
+ * The worker is SCHED_IDLE and holds nothing an allocation waits for while
+ * it can be preempted; see dtheap_carveout_zero_work().
  *
  * Zeroing goes through one kernel mapping of the whole region, made at
  * setup with the heap's memory attributes: for a cached heap, whose region
@@ -41,16 +43,18 @@
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
+#include <uapi/linux/sched/types.h>
 
 #include "dtheap_priv.h"
 
 /* Zero in pieces of this size, with a chance to reschedule in between. */
 #define DTHEAP_ZERO_CHUNK	SZ_1M
 /*
- * The worker holds a run out of the gen_pool, and @zero_lock, while it
- * zeroes it; an allocation waits at most for this much zeroing.
+ * The worker zeroes at most this much per hold of the dirty_lock, with
+ * preemption off: it bounds what an allocation on another CPU can spin for
+ * and how long a task woken on this CPU waits for the worker to yield.
  */
-#define DTHEAP_WORKER_CHUNK	SZ_256K
+#define DTHEAP_WORKER_CHUNK	SZ_64K
 
 /**
  * dtheap_carveout_map_region() - map a carveout region once for zeroing
@@ -131,8 +135,8 @@ static int dtheap_carveout_zero_range(struct dtheap_heap *heap,
  * @max: most pages to take
  * @run: set to the number of pages taken
  *
- * The caller must hold the run allocated in the gen_pool, or hold it out of
- * the gen_pool, and zero it after this returns.
+ * The caller must hold the range allocated in the gen_pool and zero the run
+ * after this returns: once unmarked, the worker no longer touches it.
  *
  * Return: index of the run's first page, or @end when no page of
  * [@first, @end) is dirty.
@@ -145,7 +149,7 @@ static unsigned long dtheap_carveout_take_dirty(struct dtheap_heap *heap,
 {
 	unsigned long start, stop;
 
-	spin_lock(&heap->dirty_lock);
+	raw_spin_lock(&heap->dirty_lock);
 	start = find_next_bit(heap->dirty, end, first);
 	if (start < end) {
 		stop = find_next_zero_bit(heap->dirty, end, start);
@@ -154,33 +158,94 @@ static unsigned long dtheap_carveout_take_dirty(struct dtheap_heap *heap,
 		heap->dirty_bytes -= (u64)(stop - start) << PAGE_SHIFT;
 		*run = stop - start;
 	}
-	spin_unlock(&heap->dirty_lock);
+	raw_spin_unlock(&heap->dirty_lock);
 
 	return start;
 }
 
-/* Puts pages back as dirty: the zeroing of a run taken could not be done. */
+/* Puts pages back as dirty: they were freed, or could not be zeroed. */
 static void dtheap_carveout_put_dirty(struct dtheap_heap *heap,
 				      unsigned long start, unsigned long run)
 {
-	spin_lock(&heap->dirty_lock);
+	raw_spin_lock(&heap->dirty_lock);
 	bitmap_set(heap->dirty, start, run);
 	heap->dirty_bytes += (u64)run << PAGE_SHIFT;
-	spin_unlock(&heap->dirty_lock);
+	raw_spin_unlock(&heap->dirty_lock);
+}
+
+/**
+ * dtheap_carveout_scrub() - zero and unmark the dirty pages of a window
+ * @heap: a carveout heap
+ * @vaddr: kernel address of page @first, mapped at least up to @end
+ * @first: first page (index in the region) of the window
+ * @end: page index just past the window
+ *
+ * Called with @heap->dirty_lock held. A page still marked is free, or
+ * allocated to a task that has not yet looked at its marks and so has not
+ * handed it out: zeroing it under the lock that its allocation must take
+ * to see it unmarked is never seen by a user, and never overwrites one.
+ */
+static void dtheap_carveout_scrub(struct dtheap_heap *heap, void *vaddr,
+				  unsigned long first, unsigned long end)
+{
+	unsigned long start, stop;
+
+	lockdep_assert_held(&heap->dirty_lock);
+	for (start = find_next_bit(heap->dirty, end, first); start < end;
+	     start = find_next_bit(heap->dirty, end, stop)) {
+		stop = find_next_zero_bit(heap->dirty, end, start);
+		memset(vaddr + ((start - first) << PAGE_SHIFT), 0,
+		       (stop - start) << PAGE_SHIFT);
+		bitmap_clear(heap->dirty, start, stop - start);
+		heap->dirty_bytes -= (u64)(stop - start) << PAGE_SHIFT;
+	}
+	if (!dtheap_heap_cpu_cached(heap)) {
+		/*
+		 * Write-combined zeroes must be in memory before another CPU
+		 * sees the pages unmarked: the unlock's release orders them on
+		 * arm64 and riscv, but not where write-combined stores can
+		 * pass a plain store (x86).
+		 */
+		wmb();
+	}
 }
 
 /**
  * dtheap_carveout_zero_work() - zero the free dirty pages of a heap
  * @work: &dtheap_heap.zero_work
  *
- * One pass over the bitmap, in runs of at most DTHEAP_WORKER_CHUNK. A run
- * is first taken out of the gen_pool at its fixed place; when part of it is
- * allocated (an allocation got there first and zeroes its own pages), it
- * is skipped, and its free pages are left for the next pass, which the
- * next free queues. @heap->zero_lock is held while a run is out of the
- * gen_pool, and allocations take it too: they never see the pool with a
- * hole the worker made, so they are placed, and fail, exactly as if the
- * worker did not exist.
+ * One pass over the bitmap, in windows of DTHEAP_WORKER_CHUNK. Each window
+ * is zeroed and unmarked in one hold of @heap->dirty_lock, and the worker
+ * holds nothing else: it never takes memory out of the gen_pool, so
+ * allocations are placed, and fail, exactly as if it did not exist, and
+ * they never wait on it for longer than one window.
+ *
+ * Why that bound holds although the worker is SCHED_IDLE (weight 3 against
+ * 1024 for a nice-0 task, set_load_weight() in kernel/sched/core.c, so about
+ * 0.3% of a CPU that normal tasks keep busy): __raw_spin_lock()
+ * (include/linux/spinlock_api_smp.h) disables preemption, so once the worker
+ * holds the lock it runs the window to its end whatever its weight; on a
+ * CONFIG_PREEMPT_NONE kernel (the reference 6.1 and 6.12 builds) it can in
+ * any case only be switched out at cond_resched(), which it calls with
+ * nothing held. The mutex the worker used to hold across a run, and across a
+ * cond_resched() in it, let it be switched out while holding it (anywhere on
+ * a preemptible kernel: 7.3's reference build is PREEMPT_LAZY) and then wait
+ * behind every normal task with an allocation blocked on it. @dirty_lock is
+ * a raw spinlock because PREEMPT_RT makes a spinlock_t an rt_mutex, which
+ * would be preemptible and would not boost the worker for a normal waiter
+ * (__waiter_prio() in kernel/locking/rtmutex.c gives every non-RT waiter
+ * DEFAULT_PRIO).
+ *
+ * Why SCHED_IDLE, so that zeroing happens only in time the CPU would
+ * otherwise idle: a waking SCHED_IDLE task never preempts a normal one,
+ * and a waking normal task always preempts a SCHED_IDLE one
+ * (check_preempt_wakeup() on 6.1, check_preempt_wakeup_fair() on 6.12,
+ * wakeup_preempt_fair() on 7.3, kernel/sched/fair.c), so on a busy CPU the
+ * worker yields at the next cond_resched() after a window. On a
+ * PREEMPT_LAZY kernel that preemption is lazy (resched_curr_lazy()) and
+ * takes effect at the next tick (sched_tick() in kernel/sched/core.c), as
+ * it would for any other kernel thread. At nice 19 (weight 15) the worker
+ * was entitled to five times the share it has now.
  */
 static void dtheap_carveout_zero_work(struct kthread_work *work)
 {
@@ -189,42 +254,32 @@ static void dtheap_carveout_zero_work(struct kthread_work *work)
 	unsigned long pages = heap->rmem->size >> PAGE_SHIFT;
 	unsigned long max = DTHEAP_WORKER_CHUNK >> PAGE_SHIFT;
 	phys_addr_t base = heap->rmem->base;
-	struct genpool_data_fixed fixed;
-	unsigned long first, end, start, run, addr;
+	unsigned long first, end;
+	void *vaddr;
 
 	for (first = 0; first < pages; first = end) {
-		spin_lock(&heap->dirty_lock);
+		raw_spin_lock(&heap->dirty_lock);
 		first = find_next_bit(heap->dirty, pages, first);
-		end = first < pages ?
-		      min(find_next_zero_bit(heap->dirty, pages, first),
-			  first + max) : pages;
-		spin_unlock(&heap->dirty_lock);
+		end = min(first + max, pages);
+		if (first < pages && heap->region_vaddr)
+			dtheap_carveout_scrub(heap, heap->region_vaddr +
+					      (first << PAGE_SHIFT), first, end);
+		raw_spin_unlock(&heap->dirty_lock);
 		if (first >= pages)
 			break;
 
-		mutex_lock(&heap->zero_lock);
-		fixed.offset = first << PAGE_SHIFT;
-		addr = gen_pool_alloc_algo(heap->pool, (end - first) << PAGE_SHIFT,
-					   gen_pool_fixed_alloc, &fixed);
-		if (!addr) {
-			mutex_unlock(&heap->zero_lock);
-			continue;
-		}
-
-		/* Held out of the gen_pool: only this worker touches the run. */
-		for (start = first;
-		     (start = dtheap_carveout_take_dirty(heap, start, end, max,
-							 &run)) < end;
-		     start += run) {
-			if (dtheap_carveout_zero_range(heap, base +
-						       ((phys_addr_t)start << PAGE_SHIFT),
-						       run << PAGE_SHIFT)) {
-				dtheap_carveout_put_dirty(heap, start, run);
+		if (!heap->region_vaddr) {
+			/* Mapping may sleep: map the window before the lock. */
+			vaddr = dtheap_map_kernel(heap, base +
+						  ((phys_addr_t)first << PAGE_SHIFT),
+						  (end - first) << PAGE_SHIFT);
+			if (!vaddr)
 				break;
-			}
+			raw_spin_lock(&heap->dirty_lock);
+			dtheap_carveout_scrub(heap, vaddr, first, end);
+			raw_spin_unlock(&heap->dirty_lock);
+			vunmap(vaddr);
 		}
-		gen_pool_free(heap->pool, addr, (end - first) << PAGE_SHIFT);
-		mutex_unlock(&heap->zero_lock);
 		cond_resched();
 	}
 }
@@ -233,16 +288,27 @@ static void dtheap_carveout_zero_work(struct kthread_work *work)
  * dtheap_carveout_start_worker() - start the zeroing worker of a heap
  * @heap: a carveout heap
  *
+ * SCHED_IDLE needs sched_setattr_nocheck() (EXPORT_SYMBOL_GPL in
+ * kernel/sched/core.c on 6.1, kernel/sched/syscalls.c on 6.12 and 7.3):
+ * sched_set_normal() only sets a nice level. See
+ * dtheap_carveout_zero_work() for why the worker may be this weak.
+ *
  * Return: 0, or a negative error code.
  */
 static int dtheap_carveout_start_worker(struct dtheap_heap *heap)
 {
+	struct sched_attr attr = { .sched_policy = SCHED_IDLE };
 	struct kthread_worker *worker;
+	int ret;
 
 	worker = kthread_create_worker(0, "dtheap-zero/%s", heap->desc->name);
 	if (IS_ERR(worker))
 		return PTR_ERR(worker);
-	sched_set_normal(worker->task, MAX_NICE);
+	ret = sched_setattr_nocheck(worker->task, &attr);
+	if (ret) {
+		kthread_destroy_worker(worker);
+		return ret;
+	}
 	heap->zero_worker = worker;
 
 	return 0;
@@ -255,8 +321,7 @@ static int dtheap_carveout_setup(struct dtheap_heap *heap,
 	unsigned long pages = rmem->size >> PAGE_SHIFT;
 	int ret;
 
-	spin_lock_init(&heap->dirty_lock);
-	mutex_init(&heap->zero_lock);
+	raw_spin_lock_init(&heap->dirty_lock);
 	kthread_init_work(&heap->zero_work, dtheap_carveout_zero_work);
 
 	heap->pool = gen_pool_create(PAGE_SHIFT, -1);
@@ -300,10 +365,19 @@ destroy_pool:
 	return ret;
 }
 
-/* Only on a probe error path, before any allocation. */
+/*
+ * Only on a probe error path, before any allocation. The region is given
+ * up: its marks are dropped first, so that the worker ends its pass after
+ * the window it is in instead of zeroing the rest at SCHED_IDLE while probe
+ * waits for it.
+ */
 static void dtheap_carveout_teardown(struct dtheap_heap *heap)
 {
 	if (heap->zero_worker) {
+		raw_spin_lock(&heap->dirty_lock);
+		bitmap_zero(heap->dirty, heap->rmem->size >> PAGE_SHIFT);
+		heap->dirty_bytes = 0;
+		raw_spin_unlock(&heap->dirty_lock);
 		kthread_destroy_worker(heap->zero_worker);
 		heap->zero_worker = NULL;
 	}
@@ -323,8 +397,10 @@ static void dtheap_carveout_teardown(struct dtheap_heap *heap)
  * @buf: the buffer, with @buf->len set
  *
  * First fit over all free memory, then the pages of the range that are
- * still dirty are zeroed here. The range is allocated to this task, so the
- * worker cannot be zeroing any of it, and no free can mark it.
+ * still dirty are unmarked and zeroed here. The range is allocated to this
+ * task, so no free can mark it, and the worker zeroes only pages still
+ * marked, under the lock that unmarks them: it is done with any page of
+ * the range before this task sees the page unmarked.
  *
  * Return: 0, or -ENOMEM.
  */
@@ -339,9 +415,7 @@ static int dtheap_carveout_alloc(struct dtheap_heap *heap,
 		return addr ? 0 : -ENOMEM;
 	}
 
-	mutex_lock(&heap->zero_lock);
 	addr = gen_pool_alloc(heap->pool, buf->len);
-	mutex_unlock(&heap->zero_lock);
 	if (!addr)
 		return -ENOMEM;
 	buf->paddr = addr;

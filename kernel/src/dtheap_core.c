@@ -465,12 +465,12 @@ static int dtheap_stat_show(struct seq_file *s, void *unused)
 	case DTHEAP_STAT_ZEROED:
 	case DTHEAP_STAT_DIRTY:
 		/*
-		 * Dirty pages are free pages, but a run being zeroed is out
-		 * of the gen_pool for the while: never show a negative.
+		 * Dirty pages are free pages, but an allocation holds its
+		 * range before it unmarks it: never show a negative.
 		 */
-		spin_lock(&heap->dirty_lock);
+		raw_spin_lock(&heap->dirty_lock);
 		value = heap->dirty_bytes;
-		spin_unlock(&heap->dirty_lock);
+		raw_spin_unlock(&heap->dirty_lock);
 		if (file->stat == DTHEAP_STAT_ZEROED) {
 			u64 avail = gen_pool_avail(heap->pool);
 

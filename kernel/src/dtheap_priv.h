@@ -82,11 +82,12 @@ struct dtheap_backend {
  *	heaps)
  * @dirty: carveout heaps: bitmap of the region's pages, set for a page freed
  *	by a user and not zeroed since
- * @dirty_lock: protects @dirty and @dirty_bytes
+ * @dirty_lock: protects @dirty and @dirty_bytes; the worker also holds it
+ *	while it zeroes the pages it unmarks (at most 64 KiB), so it is raw:
+ *	it must not become preemptible on PREEMPT_RT (dtheap_carveout.c)
  * @dirty_bytes: bytes marked in @dirty
- * @zero_lock: carveout heaps: held by the worker while a run is out of
- *	@pool, and by allocations around gen_pool_alloc()
- * @zero_worker: carveout heaps: the worker that zeroes @dirty (nice 19)
+ * @zero_worker: carveout heaps: the worker that zeroes @dirty (SCHED_IDLE,
+ *	so it zeroes only in time the CPU would otherwise idle)
  * @zero_work: the worker's work item
  * @cma_dev: cma heaps: the child device that holds the pool as its cma_area
  * @cma: cma heaps: the chunks small buffers are carved from (dtheap_cma.c)
@@ -107,9 +108,8 @@ struct dtheap_heap {
 	struct gen_pool *pool;
 	void *region_vaddr;
 	unsigned long *dirty;
-	spinlock_t dirty_lock; /* protects dirty, dirty_bytes */
+	raw_spinlock_t dirty_lock; /* protects dirty, dirty_bytes */
 	u64 dirty_bytes;
-	struct mutex zero_lock; /* held while a run is out of pool */
 	struct kthread_worker *zero_worker;
 	struct kthread_work zero_work;
 	struct device *cma_dev;
