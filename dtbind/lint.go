@@ -355,43 +355,40 @@ func ruleNoRegOrSize(t *treeReader, n *rmemNode) {
 
 // ruleSizeLength: __reserved_mem_alloc_size's "invalid size property".
 func ruleSizeLength(t *treeReader, n *rmemNode) {
-	sz, _ := n.c.LookProperty("size")
-	if len(sz.Value) != 4*t.sc {
-		t.report("size-length", n.path, "size", fmt.Sprintf("write size with #size-cells = %d cell(s)", t.sc),
-			"size is %d bytes, not %d cell(s) (the root's #size-cells): 'invalid size property', the kernel skips the node", len(sz.Value), t.sc)
-		n.skip = true
-		return
+	if v, ok := t.cellsProperty(n, "size-length", "size", "#size-cells", t.sc); ok {
+		n.pool.Size = v
 	}
-	cs, _ := cells(sz)
-	v, err := joinCells(cs)
-	if err != nil {
-		t.report("size-length", n.path, "size", "", "size: %v", err)
-		n.skip = true
-		return
-	}
-	n.pool.Size = v
 }
 
 // ruleAlignmentLength: __reserved_mem_alloc_size's "invalid alignment property".
 func ruleAlignmentLength(t *treeReader, n *rmemNode) {
-	al, ok := n.c.LookProperty("alignment")
-	if !ok {
+	if _, present := n.c.LookProperty("alignment"); !present {
 		return
 	}
-	if len(al.Value) != 4*t.ac {
-		t.report("alignment-length", n.path, "alignment", fmt.Sprintf("write alignment with #address-cells = %d cell(s)", t.ac),
-			"alignment is %d bytes, not %d cell(s) (the root's #address-cells): 'invalid alignment property', the kernel skips the node", len(al.Value), t.ac)
+	if v, ok := t.cellsProperty(n, "alignment-length", "alignment", "#address-cells", t.ac); ok {
+		n.pool.Alignment = v
+	}
+}
+
+// cellsProperty reads prop of n as one number of nc cells (the root's cellsName), the way
+// __reserved_mem_alloc_size reads size and alignment: any other length is the kernel's
+// "invalid <prop> property", and the node is skipped. ok is false when rule reported.
+func (t *treeReader) cellsProperty(n *rmemNode, rule, prop, cellsName string, nc int) (v uint64, ok bool) {
+	p, _ := n.c.LookProperty(prop)
+	if len(p.Value) != 4*nc {
+		t.report(rule, n.path, prop, fmt.Sprintf("write %s with %s = %d cell(s)", prop, cellsName, nc),
+			"%s is %d bytes, not %d cell(s) (the root's %s): 'invalid %s property', the kernel skips the node", prop, len(p.Value), nc, cellsName, prop)
 		n.skip = true
-		return
+		return 0, false
 	}
-	cs, _ := cells(al)
+	cs, _ := cells(p)
 	v, err := joinCells(cs)
 	if err != nil {
-		t.report("alignment-length", n.path, "alignment", "", "alignment: %v", err)
+		t.report(rule, n.path, prop, "", "%s: %v", prop, err)
 		n.skip = true
-		return
+		return 0, false
 	}
-	n.pool.Alignment = v
+	return v, true
 }
 
 // ruleAlignmentPowerOfTwo: memblock's round_down masks with alignment-1.
