@@ -50,3 +50,15 @@ e2e_boot_passed() {
 	fi
 	grep -q "^dtheap-check: verdict PASS" "$1" || fail "the boot checker did not pass"
 }
+
+# e2e_selftest_passed CONSOLE: fails unless the kernel's dmabuf-heap selftest (run by the checker,
+# dtheap.selftest=) ran on every mappable heap of the board's manifest, none of its cases failed,
+# and the checker passed it. 6.1's selftest prints "Testing heap: X", later ones TAP ("# Testing
+# heap: X", "not ok N"); 7.3's manifest also has the kernel's default_cma_region.
+e2e_selftest_passed() {
+	local mappable
+	mappable=$($dtheap manifest ${kc[@]+"${kc[@]}"} "$board" -o - | python3 -c 'import json,sys; print(sum(1 for h in json.load(sys.stdin)["heaps"] if h["mappable"]))')
+	[ "$(grep -cE '^selftest: (# )?Testing heap: ' "$1")" -eq "$mappable" ] || fail "the selftest did not run on all $mappable mappable heaps"
+	grep -qE "^selftest: (.*(FAIL|ERROR)|.*: +Error|not ok)" "$1" && fail "the kernel selftest failed"
+	grep -qE "^PASS selftest: " "$1" || fail "the checker did not pass the selftest"
+}
