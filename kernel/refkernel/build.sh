@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build a dtheap reference kernel: Linux 6.1, 6.12 or 7.3 for arm64 (QEMU
-# virt), or 6.12 for riscv64 (QEMU virt with OpenSBI), from Debian's
+# virt), or riscv64 (QEMU virt with OpenSBI), from Debian's
 # linux-source-<version> tarball, tinyconfig + qemu.config (+
 # qemu-<version>.config if present), the dma_heap export patch where the tree
 # needs it, plus its UAPI headers and the static kernel DMA-BUF heap selftest.
@@ -37,8 +37,7 @@
 #                      (/usr/src/linux-source-6.1.tar.xz, else the one
 #                      scripts/fetch-linux-source.sh V fetches into
 #                      $DTHEAP_CACHE/src) and the version fragment
-#   --arch A           arm64 (default) or riscv64 (6.12 only: the version
-#                      booted on riscv64)
+#   --arch A           arm64 (default) or riscv64
 #   --no-export-patch  build the variant WITHOUT the export patch (separate
 #                      cache key where the patch is needed), to prove that a
 #                      module build is refused
@@ -92,8 +91,7 @@ case $version in
 *) die "unsupported --version $version (6.1, 6.12 or 7.3)" ;;
 esac
 case $arch/$version in # riscv64
-arm64/* | riscv64/6.12) ;; # riscv64
-riscv64/*) die "--arch riscv64 is built for 6.12 only (the version booted on riscv64), not $version" ;; # riscv64
+arm64/* | riscv64/*) ;; # riscv64
 *) die "unsupported --arch $arch (arm64 or riscv64)" ;; # riscv64
 esac # riscv64
 [ "$arch" = arm64 ] || cross=${CROSS_COMPILE:-riscv64-linux-gnu-} # riscv64
@@ -126,6 +124,14 @@ if [ "$arch" = riscv64 ]; then # riscv64
 	[ -f "$here/qemu-riscv64.config" ] || die "missing config fragment $here/qemu-riscv64.config" # riscv64
 	grep -v '^CONFIG_SERIAL_AMBA_PL011' "$fragment" >"$cache/src/qemu-common-riscv64.config" # riscv64
 	fragments=("$cache/src/qemu-common-riscv64.config" "$here/qemu-riscv64.config") # riscv64
+	# 6.1 has no RISCV_ISA_FALLBACK: its riscv_fill_hwcap() (arch/riscv/kernel/cpufeature.c) # riscv64
+	# always reads "riscv,isa", the string the option keeps for later kernels. Its SBI # riscv64
+	# earlycon needs the legacy SBI v0.1 console (RISCV_SBI_V01); "earlycon" without options # riscv64
+	# takes the DT's stdout-path, the ns16550a, whose earlycon SERIAL_8250_CONSOLE has anyway. # riscv64
+	if [ "$version" = 6.1 ]; then # riscv64
+		grep -vE '^CONFIG_(RISCV_ISA_FALLBACK|SERIAL_EARLYCON_RISCV_SBI)=' "$here/qemu-riscv64.config" >"$cache/src/qemu-riscv64-6.1.config" # riscv64
+		fragments[1]="$cache/src/qemu-riscv64-6.1.config" # riscv64
+	fi # riscv64
 else # riscv64
 	# The arm64 key must not move when riscv64-only lines change.
 	keyscript=$(mktemp) && trap 'rm -f "$keyscript"' EXIT # riscv64
