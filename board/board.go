@@ -74,9 +74,14 @@ type Firmware struct {
 	Label      string
 	Base, Size uint64
 	Emit       bool
-	Silence    []string
-	Pos        diag.Pos
-	Fields     map[string]diag.Pos
+	// Inserted: firmware (OpenSBI, U-Boot, TF-A) adds this region's node to /reserved-memory
+	// before Linux starts, so the kernel's scan sees it although dtheap does not write it.
+	// libfdt's fdt_add_subnode() makes each added node the first child: inserted regions come
+	// before dtheap's nodes, in board order (the order of the tree Linux gets).
+	Inserted bool
+	Silence  []string
+	Pos      diag.Pos
+	Fields   map[string]diag.Pos
 }
 
 // Memreserve is one /memreserve/ entry: memory the boot loader keeps, which the kernel reserves

@@ -32,6 +32,7 @@ func TestLoadErrors(t *testing.T) {
 		{"ambiguous-size.yaml", "ambiguous-size.yaml:6:57", "schema", `"64MB" is ambiguous (1000 or 1024?): write 64MiB`},
 		{"overflow.yaml", "overflow.yaml:6:37", "schema", "does not fit in 64 bits"},
 		{"riscv64-page-size.yaml", "riscv64-page-size.yaml:4:38", "schema", "page-size 16 KiB: riscv64 kernels build with 4KiB pages only"},
+		{"inserted-emitted.yaml", "inserted-emitted.yaml:8:79", "schema", `firmware region "mmode_resv0" is inserted by firmware at boot and also emitted by dtheap`},
 		// The cycle is reported where it closes: cycle-b.yaml's extends: back to cycle-a.yaml.
 		{"cycle-a.yaml", "cycle-b.yaml:1:10", "extends", "makes a cycle"},
 		{"extends-missing-file.yaml", "extends-missing-file.yaml:1:10", "extends", "no-such-base.yaml"},

@@ -465,6 +465,8 @@ func (c *column) regionLabels() []*sideLabel {
 		switch {
 		case !r.Fixed:
 			name += fmt.Sprintf(" · predicted #%d", r.AllocIndex+1)
+		case r.Inserted:
+			name += " · inserted by firmware"
 		case r.Kind == plan.KindFirmware && !r.Emit:
 			name += " · checked, not emitted"
 		}

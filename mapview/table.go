@@ -24,6 +24,8 @@ func tableRows(p *plan.Plan) []tableRow {
 	for _, r := range p.Regions {
 		row := tableRow{region: r, kind: string(r.Kind), base: "-", end: "-", size: size.Approx(r.Size), placement: "fixed", heap: "-"}
 		switch {
+		case r.Inserted:
+			row.placement = "fixed, by firmware"
 		case r.Kind == plan.KindFirmware && !r.Emit:
 			row.placement = "fixed, not emitted"
 		case !r.Fixed && r.Placed:

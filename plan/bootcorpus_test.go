@@ -388,3 +388,82 @@ func TestBootCorpusMemreserve(t *testing.T) {
 		t.Fatalf("%d corpus boots with /memreserve/ entries, %d of a no-map region over one: want both", cases, nomapCases)
 	}
 }
+
+// TestBootCorpusRiscv64DTB holds kmodel.Arch.DTBTakenAtScan (false on riscv64) to the boots of
+// 18-riscv64-over-dtb: QEMU put the DTB in the top 2 MiB of its 1 GiB (riscv_load_fdt(),
+// 0xbfe00000), and every kernel placed the first pool over it, because setup_bootmem() reserves
+// the DTB only after early_init_fdt_scan_reserved_mem(). A planner that keeps pools off the DTB,
+// as an arm64 board must (the same layout with the DTB listed as a firmware region), must
+// contradict every one of those logs, so the corpus catches a riscv64 model with the arm64 fact.
+func TestBootCorpusRiscv64DTB(t *testing.T) {
+	const name = "18-riscv64-over-dtb"
+	src, err := os.ReadFile(filepath.Join("testdata", "bootcorpus", name+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dtb = "  - {name: dtb, base: 0xbfe00000, size: 64KiB, emit: false}\n"
+	withDTB := strings.Replace(string(src), "firmware:\n", "firmware:\n"+dtb, 1)
+	if withDTB == string(src) {
+		t.Fatalf("%s.yaml has no firmware: list to add the DTB to", name)
+	}
+	armMinded := testfile.Writer(t, t.TempDir())(name+".yaml", withDTB)
+	for _, v := range corpusVersions {
+		t.Run(v, func(t *testing.T) {
+			logPath := filepath.Join("testdata", "bootcorpus", name+"."+v+".log")
+			got, err := parseBootLog(logPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 6.1's lines give no exact size: the pool's own size is the board's.
+			onDTB := false
+			for _, r := range planFor(t, filepath.Join("testdata", "bootcorpus", name+".yaml"), v).Regions {
+				if k, ok := got[r.Node]; ok && k.base <= 0xbfe00000 && 0xbfe00000 < k.base+r.Size {
+					onDTB = true
+				}
+			}
+			if !onDTB {
+				t.Errorf("%s: no pool the kernel placed covers the DTB at 0xbfe00000", logPath)
+			}
+			if diffs, _ := comparePlan(planFor(t, armMinded, v), got, logPath); len(diffs) == 0 {
+				t.Errorf("%s: a plan that keeps pools off the DTB matches the boot: the layout cannot tell riscv64's DTB reservation from arm64's", logPath)
+			}
+		})
+	}
+}
+
+// TestBootCorpusInserted holds board.Firmware.Inserted to the 6.1 boots of the riscv64 layouts:
+// OpenSBI adds mmode_resv0 as the first child of /reserved-memory, so 6.1's heapsort permutes
+// one more entry than dtheap writes. Planned as if the node were not in the tree (emit: false
+// only), the dynamic pools land elsewhere: at least one 6.1 log must say so, or the corpus
+// could not catch a planner that forgets the inserted node.
+func TestBootCorpusInserted(t *testing.T) {
+	const v = "6.1"
+	contradicted, cases := 0, 0
+	for _, l := range corpusLayouts(t) {
+		src, err := os.ReadFile(l.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notInTree := strings.ReplaceAll(string(src), "inserted: true", "emit: false")
+		if notInTree == string(src) {
+			continue
+		}
+		cases++
+		logPath := filepath.Join("testdata", "bootcorpus", l.name+"."+v+".log")
+		got, err := parseBootLog(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := testfile.Writer(t, t.TempDir())(l.name+".yaml", notInTree)
+		if diffs, _ := comparePlan(planFor(t, path, v), got, logPath); len(diffs) > 0 {
+			contradicted++
+		}
+	}
+	if cases == 0 {
+		t.Fatal("no corpus layout has an inserted region")
+	}
+	if contradicted == 0 {
+		t.Errorf("none of the %d layouts with an inserted region tells it apart on %s", cases, v)
+	}
+	t.Logf("%d of %d layouts with an inserted region contradict a plan without it on %s", contradicted, cases, v)
+}

@@ -246,12 +246,12 @@ func place(p *Plan) {
 	var fixedInit []*Region
 	switch km.Placement {
 	case kmodel.PlaceHeapsort:
-		// 6.1: every emitted child saved into reserved_mem[MAX_RESERVED_REGIONS], sorted.
+		// 6.1: every child saved into reserved_mem[MAX_RESERVED_REGIONS] in DT order, sorted.
+		// The nodes firmware inserted come first (fdt_add_subnode() adds a first child), then
+		// dtheap's: their number and place change the heapsort's permutation of the dynamic
+		// regions, whose keys all compare equal.
 		var saved []*Region
-		for _, r := range p.Regions {
-			if !r.Emit {
-				continue
-			}
+		for _, r := range inTreeOrder(p.Regions) {
 			if km.RegionLimit > 0 && len(saved) == km.RegionLimit {
 				r.Dropped = true
 				if !r.Fixed {
@@ -295,9 +295,8 @@ func place(p *Plan) {
 		// 6.12 and later: dynamic_nodes[] in DT order, at most DynamicLimit of them; fixed
 		// regions are initialised afterwards, in DT order (fdt_scan_reserved_mem_reg_nodes /
 		// fdt_scan_reserved_mem_late).
-		for _, r := range p.Regions {
+		for _, r := range inTreeOrder(p.Regions) {
 			switch {
-			case !r.Emit:
 			case r.Fixed:
 				fixedInit = append(fixedInit, r)
 			case km.DynamicLimit > 0 && len(order) == km.DynamicLimit:
@@ -412,6 +411,22 @@ func place(p *Plan) {
 }
 
 const bypassed = "bypassed: cma= on the kernel command line replaces the default CMA node"
+
+// inTreeOrder returns the regions that are children of /reserved-memory in the tree Linux gets,
+// in its order: the ones firmware inserts at boot (each fdt_add_subnode() call adds a first
+// child, so the board lists them in the order they end up in), then the ones dtheap emits.
+func inTreeOrder(regions []*Region) []*Region {
+	var inserted, emitted []*Region
+	for _, r := range regions {
+		switch {
+		case r.Inserted:
+			inserted = append(inserted, r)
+		case r.Emit:
+			emitted = append(emitted, r)
+		}
+	}
+	return append(inserted, emitted...)
+}
 
 // refusal marks a region the kernel places (or reserves) but then sets nothing up over, as
 // its model says.

@@ -81,7 +81,7 @@ func Build(b *board.Board) *Plan {
 	}
 	for i := range b.Firmware {
 		f := &b.Firmware[i]
-		r := &Region{Name: f.Name, Label: f.Label, Kind: KindFirmware, Emit: f.Emit, NoMap: f.Emit,
+		r := &Region{Name: f.Name, Label: f.Label, Kind: KindFirmware, Emit: f.Emit, Inserted: f.Inserted, NoMap: f.Emit,
 			Fixed: true, Range: Range{f.Base, f.Size}, Placed: true, AllocIndex: -1,
 			Pos: f.Pos, Silenced: f.Silence, Firmware: f}
 		r.Node = nodeName(f.Name, f.Base, true)

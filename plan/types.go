@@ -167,6 +167,9 @@ type Region struct {
 	Label  string `json:"label"` // DT label
 	Kind   Kind   `json:"kind"`
 	Emit   bool   `json:"emit"` // written into /reserved-memory
+	// Inserted: a firmware region whose node firmware adds to /reserved-memory at boot, ahead
+	// of dtheap's (board.Firmware.Inserted): in the kernel's scan, not written by dtheap.
+	Inserted bool `json:"inserted,omitempty"`
 	NoMap  bool   `json:"no_map"`
 	Reuse  bool   `json:"reusable"`
 	Compat string `json:"compatible,omitempty"`

@@ -232,10 +232,12 @@ func checkTooManyRegions(c *Context) {
 		n, c.Plan.Kernel.Version, km.DynamicLimit, first.Name)
 }
 
+// emitted counts the /reserved-memory children of the tree Linux gets: dtheap's and the ones
+// firmware inserts.
 func (c *Context) emitted() int {
 	n := 0
 	for _, r := range c.Plan.Regions {
-		if r.Emit {
+		if r.Emit || r.Inserted {
 			n++
 		}
 	}
