@@ -20,7 +20,7 @@ vet:
 unit:
 	$(GO) test ./...
 
-# Every reference kernel (arm64 6.1, 6.12, 7.3; riscv64 6.12), then the u-root variant (issue 15:
+# Every reference kernel (6.1, 6.12, 7.3, each for arm64 and riscv64), then the u-root variant (issue 15:
 # both print their own summary lines in make e2e).
 e2e: build
 	./scripts/e2e.sh

@@ -11,18 +11,24 @@
 //  1. Before the reserved-memory scan, memblock already holds the kernel image, the initrd and
 //     (arm64) the DTB. The board describes these as firmware regions with emit: false; every
 //     firmware region is treated as taken. riscv64 reserves the DTB only after the scan
-//     (kmodel.Arch.DTBTakenAtScan), so a riscv64 board leaves it out. Regions that firmware
-//     inserts into /reserved-memory itself (OpenSBI's mmode_resv0 on riscv64) are firmware
-//     regions with emit: false too: fixed, so reserved before any dynamic one.
-//  2. One pass over the /reserved-memory children in DT order (the board's order: firmware
-//     regions first, then pools) reserves every fixed (reg) region at once (no-map ones are
-//     marked nomap, which memblock's allocator skips just the same).
+//     (kmodel.Arch.DTBTakenAtScan), so a riscv64 board leaves it out (booted in
+//     testdata/bootcorpus/18-riscv64-over-dtb). Regions that firmware inserts into
+//     /reserved-memory itself (OpenSBI's mmode_resv0 on riscv64, OP-TEE's nodes that U-Boot
+//     copies) are firmware regions with inserted: true: fixed, so reserved before any dynamic
+//     one, and children of /reserved-memory ahead of dtheap's (libfdt's fdt_add_subnode()
+//     adds a first child), which step 3 counts.
+//  2. One pass over the /reserved-memory children in DT order (the inserted firmware regions,
+//     then the board's emitted ones: firmware regions first, then pools) reserves every fixed
+//     (reg) region at once (no-map ones are marked nomap, which memblock's allocator skips
+//     just the same).
 //  3. The order of the dynamic (size) regions, kmodel.Model.Placement:
 //     6.1 saves every child into an array of at most 64 entries (fixed ones with their base and
 //     size, dynamic ones with base 0 and size 0) and sorts it by (base, size) with the kernel's
 //     heapsort (sort_r, bottom-up sift-down), which is not stable: the dynamic entries, all
 //     equal, come first in a permutation that depends on every entry, fixed ones included.
-//     This package runs the same algorithm over the same array (heapsort.go).
+//     This package runs the same algorithm over the same array (heapsort.go), inserted nodes
+//     included (testdata/bootcorpus/17-riscv64-mixed to 19: left out, every 6.1 boot of them
+//     contradicts the plan).
 //     6.12 and 7.3 save only the dynamic nodes (at most 64) and allocate them in DT order.
 //  4. Each dynamic region is allocated in that order: its alignment is `alignment` or
 //     SMP_CACHE_BYTES, raised for a reusable shared-dma-pool to CMA_MIN_ALIGNMENT_BYTES =

@@ -5,7 +5,7 @@
 # 7.3 the CMA heaps are the kernel's own, provider "kernel"; the module registers only the
 # carveout and unmapped ones). Every dtheap command gets the kernel's .config (--kconfig), so
 # the board is judged, planned and emitted for the kernel that really boots.
-# Then the same on riscv64: the 6.12 reference kernel built for riscv64 boots QEMU virt
+# Then the same on riscv64: each reference kernel built for riscv64 boots QEMU virt
 # riscv64 through the OpenSBI firmware QEMU ships (-bios default) with
 # boards/qemu-virt-riscv64.yaml. OpenSBI inserts its own /reserved-memory child for itself;
 # the board lists it as a firmware region and the placement check compares it with the
@@ -24,7 +24,7 @@
 # Kernels are cached outside the tree (kernel/refkernel/build.sh, keyed by inputs), so a warm
 # run takes a few minutes. Work files go to $E2E_DIR/<version> (default out/e2e), riscv64 ones
 # to $E2E_DIR/<version>-riscv64. E2E_VERSIONS picks the arm64 kernels (default "6.1 6.12 7.3"),
-# E2E_RISCV64_VERSIONS the riscv64 ones (default "6.12", the one built for riscv64; empty
+# E2E_RISCV64_VERSIONS the riscv64 ones (default "6.1 6.12 7.3"; empty
 # skips riscv64). Ends with one line per kernel:
 #   e2e 6.12: N heaps ok, M selftest cases ok, placement exact
 #   e2e 6.12 riscv64: N heaps ok, M selftest cases ok, placement exact
@@ -33,7 +33,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 root=${E2E_DIR:-$top/out/e2e}
 versions=${E2E_VERSIONS-6.1 6.12 7.3}
-riscv64_versions=${E2E_RISCV64_VERSIONS-6.12}
+riscv64_versions=${E2E_RISCV64_VERSIONS-6.1 6.12 7.3}
 targets=()
 for v in $versions; do targets+=("$v arm64"); done
 for v in $riscv64_versions; do targets+=("$v riscv64"); done
