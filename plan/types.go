@@ -162,17 +162,17 @@ type Zone struct {
 
 // Region is one /reserved-memory child (or a firmware region only checked against).
 type Region struct {
-	Name   string `json:"name"`
-	Node   string `json:"node"`  // DT node name: name@base for fixed regions, name for dynamic
-	Label  string `json:"label"` // DT label
-	Kind   Kind   `json:"kind"`
-	Emit   bool   `json:"emit"` // written into /reserved-memory
+	Name  string `json:"name"`
+	Node  string `json:"node"`  // DT node name: name@base for fixed regions, name for dynamic
+	Label string `json:"label"` // DT label
+	Kind  Kind   `json:"kind"`
+	Emit  bool   `json:"emit"` // written into /reserved-memory
 	// Inserted: a firmware region whose node firmware adds to /reserved-memory at boot, ahead
 	// of dtheap's (board.Firmware.Inserted): in the kernel's scan, not written by dtheap.
-	Inserted bool `json:"inserted,omitempty"`
-	NoMap  bool   `json:"no_map"`
-	Reuse  bool   `json:"reusable"`
-	Compat string `json:"compatible,omitempty"`
+	Inserted bool   `json:"inserted,omitempty"`
+	NoMap    bool   `json:"no_map"`
+	Reuse    bool   `json:"reusable"`
+	Compat   string `json:"compatible,omitempty"`
 	// DefaultCMA marks the kernel's default CMA area (linux,cma-default).
 	DefaultCMA bool `json:"default_cma,omitempty"`
 
