@@ -78,6 +78,19 @@ func TestVerdictsByVersion(t *testing.T) {
 			msgs: map[string]string{"6.1": "Linux 6.1 keeps only 64 ('not enough space for all defined regions.'): \"f64\""},
 		},
 		{
+			name: "62 fixed children and 2 firmware inserts: 64, kept",
+			why:  "6.1 fdt_reserved_mem_save_node() counts every child of the tree it scans, the ones firmware inserted at boot included",
+			body: "firmware:\n  - {name: optee-core, base: 0x48000000, size: 1MiB, inserted: true}\n  - {name: optee-shm, base: 0x48100000, size: 1MiB, inserted: true}\n" + fixedPools(62, 0x50000000),
+			want: want{"", "", ""},
+		},
+		{
+			name: "63 fixed children and 2 firmware inserts: 65, one dropped",
+			why:  "6.1 fdt_reserved_mem_save_node(): the inserted nodes come first (fdt_add_subnode() adds a first child), so the board's last child is the one dropped",
+			body: "firmware:\n  - {name: optee-core, base: 0x48000000, size: 1MiB, inserted: true}\n  - {name: optee-shm, base: 0x48100000, size: 1MiB, inserted: true}\n" + fixedPools(63, 0x50000000),
+			want: want{"too-many-regions", "", ""},
+			msgs: map[string]string{"6.1": "65 /reserved-memory children, Linux 6.1 keeps only 64 ('not enough space for all defined regions.'): \"f62\""},
+		},
+		{
 			name: "60 fixed and 10 dynamic children",
 			why:  "6.12/7.3 fdt_scan_reserved_mem() limits only dynamic_nodes[] to 64",
 			body: fixedPools(60, 0x50000000) + dynamicPools(10),
