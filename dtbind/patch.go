@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/dtheap/dtheap/internal/size"
+	"github.com/dtheap/dtheap/kmodel"
 	"github.com/dtheap/dtheap/plan"
 	"github.com/u-root/u-root/pkg/dt"
 )
@@ -128,7 +129,12 @@ func Patch(p *plan.Plan, base []byte) (*PatchResult, error) {
 		res.Notes = append(res.Notes, fmt.Sprintf("replaced /reserved-memory/%s with %s", c.Name, m.regions[i].name))
 	}
 	for _, c := range kept {
-		res.Notes = append(res.Notes, fmt.Sprintf("kept /reserved-memory/%s from the base (it takes part in the kernel's placement order)", c.Name))
+		note := fmt.Sprintf("kept /reserved-memory/%s from the base (it takes part in the kernel's placement order)", c.Name)
+		if sortsEveryChild(p) && !describedAsInserted(p, c.Name) {
+			note += fmt.Sprintf("; Linux %s sorts it with the board's dynamic pools, whose predicted addresses assume it is not there: list it under firmware: with inserted: true (in the base's order) so that the plan counts it",
+				p.Kernel.Version)
+		}
+		res.Notes = append(res.Notes, note)
 		if err := checkKeptOverlap(c, m, ac, sc); err != nil {
 			return nil, err
 		}
@@ -355,6 +361,32 @@ func rangesString(rs []plan.Range) string {
 		s = append(s, fmt.Sprintf("%s at 0x%x", size.Human(r.Size), r.Base))
 	}
 	return strings.Join(s, ", ")
+}
+
+// sortsEveryChild: the plan's kernel sorts all /reserved-memory children before placing the
+// dynamic ones (6.1's heapsort, kmodel.PlaceHeapsort), and the plan has dynamic regions for a
+// base child to move.
+func sortsEveryChild(p *plan.Plan) bool {
+	if p.KModel().Placement != kmodel.PlaceHeapsort {
+		return false
+	}
+	for _, r := range p.Regions {
+		if r.Emit && !r.Fixed {
+			return true
+		}
+	}
+	return false
+}
+
+// describedAsInserted: the board lists the base's child as a firmware region inserted: true,
+// so the planner's array has it (plan.inTreeOrder).
+func describedAsInserted(p *plan.Plan, child string) bool {
+	for _, r := range p.Regions {
+		if r.Inserted && (r.Node == child || r.Name == baseName(child)) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkKeptOverlap refuses a kept fixed child that overlaps one of our fixed regions: the

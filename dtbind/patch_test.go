@@ -177,6 +177,30 @@ func TestPatchKeepsAndReplaces(t *testing.T) {
 	if !strings.Contains(notes, "replaced /reserved-memory/video@88000000") || !strings.Contains(notes, "kept /reserved-memory/bl31@9f000000") {
 		t.Errorf("notes:\n%s", notes)
 	}
+	// 6.1 sorts the kept child with linux,cma (dynamic): the note says to describe it, until
+	// the board does.
+	const hint = "list it under firmware: with inserted: true"
+	if !strings.Contains(notes, hint) {
+		t.Errorf("6.1 plan with a dynamic pool: the kept child's note lacks %q:\n%s", hint, notes)
+	}
+	bl31 := region("bl31", plan.KindFirmware, 0x9f000000, MiB, true)
+	bl31.Emit, bl31.Inserted = false, true
+	p.Regions = append([]*plan.Region{bl31}, p.Regions...)
+	res, err = Patch(p, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notes := strings.Join(res.Notes, "\n"); strings.Contains(notes, hint) || !strings.Contains(notes, "kept /reserved-memory/bl31@9f000000") {
+		t.Errorf("bl31 described as inserted: the note still asks for it, or the child was not kept:\n%s", notes)
+	}
+	// 6.12 places the dynamic pools in DT order, whatever fixed children come first.
+	p.Regions, p.Kernel.Version, p.Model = p.Regions[1:], "6.12", nil
+	if res, err = Patch(p, base); err != nil {
+		t.Fatal(err)
+	}
+	if notes := strings.Join(res.Notes, "\n"); strings.Contains(notes, hint) {
+		t.Errorf("6.12 plan: the kept child's note asks for it:\n%s", notes)
+	}
 	// Phandles stay unique.
 	seen := map[uint32]string{}
 	walkPaths(f.RootNode, "/", func(n *dt.Node, path string) {
