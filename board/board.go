@@ -3,7 +3,11 @@
 // the kernel's rules: those live in package validate, placement in package plan.
 package board
 
-import "github.com/dtheap/dtheap/diag"
+import (
+	"strings"
+
+	"github.com/dtheap/dtheap/diag"
+)
 
 // Board is a loaded, merged board description.
 type Board struct {
@@ -82,6 +86,18 @@ type Firmware struct {
 	Silence  []string
 	Pos      diag.Pos
 	Fields   map[string]diag.Pos
+}
+
+// OpenSBINode reports whether name is one OpenSBI gives the /reserved-memory nodes it inserts for
+// the memory its PMP protects: mmode_resv<N> (mmode_pmp<N> before v1.0; lib/utils/fdt/fdt_fixup.c
+// fdt_reserved_memory_fixup()), N counting from 0. Board names carry no unit address.
+func OpenSBINode(name string) bool {
+	for _, prefix := range []string{"mmode_resv", "mmode_pmp"} {
+		if n, ok := strings.CutPrefix(name, prefix); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Memreserve is one /memreserve/ entry: memory the boot loader keeps, which the kernel reserves

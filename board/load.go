@@ -417,9 +417,12 @@ func (d *decoder) board(root *value) *Board {
 			f.Base, _ = d.size(d.need(it, "base", "firmware region"), "base")
 			f.Size, _ = d.size(d.need(it, "size", "firmware region"), "size")
 			d.span(f.Field("size"), "firmware region "+escape.Quote(f.Name), f.Base, f.Size)
-			// An inserted region is not emitted unless the board says so, which is an error.
-			f.Inserted = d.boolean(it.get("inserted"), false)
-			f.Emit = d.boolean(it.get("emit"), !f.Inserted)
+			// An inserted region is not emitted unless the board says so, which is an error. On
+			// riscv64 a region named as OpenSBI names the nodes it inserts is one by default.
+			ev := it.get("emit")
+			emitTrue := ev != nil && d.boolean(ev, true)
+			f.Inserted = d.boolean(it.get("inserted"), b.Arch == "riscv64" && !emitTrue && OpenSBINode(f.Name))
+			f.Emit = emitTrue || (ev == nil && !f.Inserted)
 			if f.Inserted && f.Emit {
 				d.errorf(f.Field("emit"), "set emit: false: firmware writes the node, dtheap must not write it again",
 					"firmware region %s is inserted by firmware at boot and also emitted by dtheap", escape.Quote(f.Name))
