@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dtheap/dtheap/board"
 	"github.com/dtheap/dtheap/diag"
 	"github.com/dtheap/dtheap/internal/escape"
 	"github.com/dtheap/dtheap/internal/size"
@@ -38,6 +39,10 @@ type Board struct {
 	Kernel                  plan.Kernel
 	Memory                  []plan.Bank
 	Pools                   []Pool // /reserved-memory children in tree order
+	// Inserted are the /reserved-memory children OpenSBI inserts at boot (riscv64 only, named
+	// mmode_resv<N> or mmode_pmp<N>, board.OpenSBINode), in tree order: written as firmware
+	// regions with inserted: true, not as pools dtheap would emit a second time.
+	Inserted []plan.Bank
 	// Memreserve are the entries of the blob's memory reservation block (/memreserve/), in
 	// blob order, named memreserve0, memreserve1, ... (the block has no names).
 	Memreserve []plan.Bank
@@ -307,6 +312,11 @@ func Import(blob []byte, opts ImportOptions) (*Board, error) {
 					pool.Mapping = h.mapping
 				}
 			}
+			if b.Arch == "riscv64" && pool.Fixed && pool.Kind == plan.KindReserved && pool.Compatible == "" &&
+				board.OpenSBINode(baseName(c.Name)) && phandleOf(c) == 0 && pool.Heap == "" {
+				b.Inserted = append(b.Inserted, plan.Bank{Name: baseName(c.Name), Range: plan.Range{Base: pool.Base, Size: pool.Size}})
+				continue
+			}
 			b.Pools = append(b.Pools, *pool)
 			if ph := phandleOf(c); ph != 0 {
 				byPhandle[ph] = len(b.Pools) - 1
@@ -413,6 +423,12 @@ func (b *Board) YAML() []byte {
 	}
 	for _, m := range b.Memory {
 		fmt.Fprintf(&w, "  - {name: %s, base: 0x%x, size: %s}\n", yq(m.Name), m.Base, size.Compact(m.Size))
+	}
+	if len(b.Inserted) > 0 {
+		w.WriteString("firmware: # nodes OpenSBI inserts into /reserved-memory at boot: not written by dtheap\n")
+		for _, m := range b.Inserted {
+			fmt.Fprintf(&w, "  - {name: %s, base: 0x%x, size: %s, inserted: true}\n", yq(m.Name), m.Base, size.Compact(m.Size))
+		}
 	}
 	if len(b.Memreserve) > 0 {
 		w.WriteString("memreserve: # the blob's /memreserve/ entries, in its order\n")

@@ -3,6 +3,7 @@ package dtbind
 import (
 	"fmt"
 	"math/rand"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -309,5 +310,73 @@ func TestImportQEMU(t *testing.T) {
 	}
 	if len(b.Memory) != 1 || b.Memory[0].Base != 0x40000000 || b.Memory[0].Size != 1<<30 || b.Arch != "arm64" || len(b.Pools) != 0 {
 		t.Errorf("got %+v", b)
+	}
+}
+
+// TestImportOpenSBINodes: a riscv64 tree as Linux gets it (/sys/firmware/fdt), with the node
+// OpenSBI inserted as the first child of /reserved-memory. Import writes it as a firmware
+// region with inserted: true, not as a pool that dtheap dtb would write a second time; the
+// board loads with it inserted and not emitted. The same name on arm64, or a riscv64 node
+// something refers to, stays a pool.
+func TestImportOpenSBINodes(t *testing.T) {
+	tree := func(cpu, ref string) string {
+		return `/dts-v1/;
+/ {
+	#address-cells = <2>;
+	#size-cells = <2>;
+	model = "riscv-virtio,qemu";
+	cpus { #address-cells = <1>; #size-cells = <0>; cpu@0 { device_type = "cpu"; compatible = "` + cpu + `"; reg = <0>; }; };
+	memory@80000000 { device_type = "memory"; reg = <0x0 0x80000000 0x0 0x40000000>; };
+	reserved-memory {
+		#address-cells = <2>;
+		#size-cells = <2>;
+		ranges;
+		` + ref + `mmode_resv0@80000000 { reg = <0x0 0x80000000 0x0 0x80000>; no-map; };
+		camera { compatible = "shared-dma-pool"; reusable; size = <0x0 0x1000000>; };
+	};
+};
+`
+	}
+	tests := []struct {
+		name, cpu, ref string
+		inserted       bool
+	}{
+		{"riscv64", "riscv", "", true},
+		{"riscv64, referred to", "riscv", "sbi: ", false},
+		{"arm64", "arm,cortex-a57", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := tree(tt.cpu, tt.ref)
+			if tt.ref != "" {
+				src = strings.Replace(src, "};\n};\n", "};\n\tdsp { memory-region = <&sbi>; };\n};\n", 1)
+			}
+			b, err := Import(compileDTS(t, src, nil), ImportOptions{Source: "virt.dts"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := string(b.YAML())
+			const line = "  - {name: mmode_resv0, base: 0x80000000, size: 512KiB, inserted: true}\n"
+			if strings.Contains(got, line) != tt.inserted {
+				t.Errorf("firmware line %q present: %v, want %v:\n%s", line, !tt.inserted, tt.inserted, got)
+			}
+			if strings.Contains(got, "kind: reserved, base: 0x80000000") == tt.inserted {
+				t.Errorf("mmode_resv0 as a pool: %v, want %v:\n%s", !tt.inserted, !tt.inserted, got)
+			}
+			if !tt.inserted {
+				return
+			}
+			path := filepath.Join(t.TempDir(), "virt.yaml")
+			if err := os.WriteFile(path, b.YAML(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			bd, findings, err := board.Load(path, board.Options{})
+			if err != nil || bd == nil {
+				t.Fatalf("the imported board does not load: %v %v\n%s", err, findings, got)
+			}
+			if len(bd.Firmware) != 1 || !bd.Firmware[0].Inserted || bd.Firmware[0].Emit {
+				t.Errorf("loaded firmware %+v, want mmode_resv0 inserted and not emitted", bd.Firmware)
+			}
+		})
 	}
 }

@@ -24,7 +24,9 @@ func newImportCmd() *cobra.Command {
 banks, every /reserved-memory child the kernel keeps (fixed or dynamic; a reusable
 shared-dma-pool becomes a cma pool, a no-map region a reserved one, or a carveout/unmapped heap
 when a dtheap,dma-heaps node names it; each further entry of a multi-entry reg its own reserved
-region) and the devices linked to the pools by memory-region.
+region) and the devices linked to the pools by memory-region. On riscv64 the nodes OpenSBI
+inserts at boot (mmode_resv<N>, as a tree read from /sys/firmware/fdt has them) become firmware
+regions with inserted: true, so that dtheap dtb does not write them a second time.
 
 What the kernel trips on in the tree (/reserved-memory cells or ranges, property lengths,
 no-map with reusable, disabled nodes: the tree-level rules of dtheap lint) is reported on
