@@ -35,12 +35,20 @@ e2e-install:
 # Carveouts of every mapping on a boot (issue 14): checker, selftest, zerotest, the no-map refusal,
 # On every reference kernel (E2E_VERSIONS), each from its cached build.
 E2E_VERSIONS ?= 6.1 6.12 7.3
+# And on every riscv64 reference kernel (E2E_RISCV64_VERSIONS) with the riscv64 carveouts board.
+E2E_RISCV64_VERSIONS ?= 6.1 6.12 7.3
 e2e-carveouts: build
 	set -e; for v in $(E2E_VERSIONS); do \
 		eval "$$(kernel/refkernel/build.sh --version $$v)"; \
 		KDIR=$$KDIR IMAGE=$$IMAGE HDR=$$HDR SELFTEST=$$SELFTEST KVERSION=$$v \
 			E2E_DIR=out/e2e-carveouts/$$v ./scripts/e2e-carveouts.sh; \
 		echo "e2e-carveouts $$v: PASS"; \
+	done; \
+	for v in $(E2E_RISCV64_VERSIONS); do \
+		eval "$$(kernel/refkernel/build.sh --version $$v --arch riscv64)"; \
+		KDIR=$$KDIR IMAGE=$$IMAGE HDR=$$HDR SELFTEST=$$SELFTEST KVERSION=$$v E2E_ARCH=riscv64 \
+			E2E_DIR=out/e2e-carveouts/$$v-riscv64 ./scripts/e2e-carveouts.sh; \
+		echo "e2e-carveouts $$v riscv64: PASS"; \
 	done
 
 # dtheap's CMA-pool heaps on a boot (issue 14): exact packing, zeroed memory and the pool coming
