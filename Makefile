@@ -53,7 +53,8 @@ e2e-carveouts: build
 
 # dtheap's CMA-pool heaps on a boot (issue 14): exact packing, zeroed memory and the pool coming
 # back whole with small buffers carved from chunks (cmatest), checker and selftest. On the
-# kernels where dtheap serves CMA (CMA_VERSIONS; 7.3 registers its CMA heaps itself).
+# kernels where dtheap serves CMA (CMA_VERSIONS; 7.3 registers its CMA heaps itself), arm64, then
+# riscv64 (those of them in E2E_RISCV64_VERSIONS).
 CMA_VERSIONS ?= 6.1 6.12
 e2e-cma: build
 	set -e; for v in $(CMA_VERSIONS); do \
@@ -61,6 +62,12 @@ e2e-cma: build
 		KDIR=$$KDIR IMAGE=$$IMAGE HDR=$$HDR SELFTEST=$$SELFTEST \
 			E2E_DIR=out/e2e-cma/$$v ./scripts/e2e-cma.sh; \
 		echo "e2e-cma $$v: PASS"; \
+	done; \
+	for v in $(filter $(CMA_VERSIONS),$(E2E_RISCV64_VERSIONS)); do \
+		eval "$$(kernel/refkernel/build.sh --version $$v --arch riscv64)"; \
+		KDIR=$$KDIR IMAGE=$$IMAGE HDR=$$HDR SELFTEST=$$SELFTEST KVERSION=$$v E2E_ARCH=riscv64 \
+			E2E_DIR=out/e2e-cma/$$v-riscv64 ./scripts/e2e-cma.sh; \
+		echo "e2e-cma $$v riscv64: PASS"; \
 	done
 
 # Heap owner, group, mode and aliases under Debian's arm64 systemd-udevd in the guest (issue 15);
