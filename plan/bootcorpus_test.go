@@ -110,15 +110,27 @@ type corpusLayout struct {
 	path string
 }
 
+// otherCorpus is a directory of layouts and their boot logs to hold the planner to instead of
+// testdata/bootcorpus, for TestBootCorpusPlacement only: scripts/fuzz-placement.sh sets it to
+// the random layouts it generated and booted. Empty: the committed corpus.
+var otherCorpus = os.Getenv("DTHEAP_BOOTCORPUS")
+
 func corpusLayouts(t *testing.T) []corpusLayout {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", "bootcorpus", "*.yaml"))
+	dir := filepath.Join("testdata", "bootcorpus")
+	if otherCorpus != "" {
+		dir = otherCorpus
+	}
+	paths, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Issue 12 asks for at least 12 layouts; a lost directory must not pass as an empty corpus.
-	if len(paths) < 12 {
+	if len(paths) < 12 && otherCorpus == "" {
 		t.Fatalf("placement corpus has %d layouts, want at least 12", len(paths))
+	}
+	if len(paths) == 0 {
+		t.Fatalf("no layouts in %s", dir)
 	}
 	sort.Strings(paths)
 	var out []corpusLayout
@@ -178,7 +190,7 @@ func TestBootCorpusPlacement(t *testing.T) {
 	for _, l := range corpusLayouts(t) {
 		for _, v := range corpusVersions {
 			t.Run(l.name+"/"+v, func(t *testing.T) {
-				logPath := filepath.Join("testdata", "bootcorpus", l.name+"."+v+".log")
+				logPath := strings.TrimSuffix(l.path, ".yaml") + "." + v + ".log"
 				got, err := parseBootLog(logPath)
 				if err != nil {
 					t.Fatalf("%v (record it with scripts/record-placement.sh)", err)
@@ -245,6 +257,9 @@ func TestBootCorpusParse(t *testing.T) {
 // order) must contradict the log of at least one layout; otherwise the corpus could not tell
 // a planner that replays the wrong kernel from the right one.
 func TestBootCorpusTellsModelsApart(t *testing.T) {
+	if otherCorpus != "" {
+		t.Skip("DTHEAP_BOOTCORPUS is set: this test is about the committed corpus")
+	}
 	layouts := corpusLayouts(t)
 	for _, v := range corpusVersions {
 		mv, err := kmodel.For(v)
@@ -290,6 +305,9 @@ var memblockReserveLine = regexp.MustCompile(`memblock_reserve: \[0x([0-9a-f]+)-
 // 6.1 only. And the placement log must be able to fail the other model: a planner that
 // ignores the entries (6.1) or takes them before placement (6.12, 7.3) contradicts it.
 func TestBootCorpusMemreserve(t *testing.T) {
+	if otherCorpus != "" {
+		t.Skip("DTHEAP_BOOTCORPUS is set: this test is about the committed corpus")
+	}
 	cases, nomapCases := 0, 0
 	for _, l := range corpusLayouts(t) {
 		for _, v := range corpusVersions {
@@ -397,6 +415,9 @@ func TestBootCorpusMemreserve(t *testing.T) {
 // as an arm64 board must (the same layout with the DTB listed as a firmware region), must
 // contradict every one of those logs, so the corpus catches a riscv64 model with the arm64 fact.
 func TestBootCorpusRiscv64DTB(t *testing.T) {
+	if otherCorpus != "" {
+		t.Skip("DTHEAP_BOOTCORPUS is set: this test is about the committed corpus")
+	}
 	const name = "18-riscv64-over-dtb"
 	src, err := os.ReadFile(filepath.Join("testdata", "bootcorpus", name+".yaml"))
 	if err != nil {
@@ -438,6 +459,9 @@ func TestBootCorpusRiscv64DTB(t *testing.T) {
 // false), the dynamic pools land elsewhere: at least one 6.1 log must say so, or the corpus
 // could not catch a planner that forgets the inserted node.
 func TestBootCorpusInserted(t *testing.T) {
+	if otherCorpus != "" {
+		t.Skip("DTHEAP_BOOTCORPUS is set: this test is about the committed corpus")
+	}
 	const v = "6.1"
 	contradicted, cases := 0, 0
 	for _, l := range corpusLayouts(t) {

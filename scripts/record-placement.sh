@@ -27,11 +27,13 @@
 # gets, and in the log, as on a board.
 #
 # Usage: scripts/record-placement.sh [LAYOUT.yaml ...]
-# Environment: RECORD_VERSIONS (default "6.1 6.12 7.3"), DTHEAP_CACHE, QEMU_TIMEOUT.
+# Environment: RECORD_VERSIONS (default "6.1 6.12 7.3"), RECORD_OUT (where the logs go, default
+# plan/testdata/bootcorpus; scripts/fuzz-placement.sh points it elsewhere), DTHEAP_CACHE,
+# QEMU_TIMEOUT.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-corpus=plan/testdata/bootcorpus
+corpus=${RECORD_OUT:-plan/testdata/bootcorpus}
 versions=${RECORD_VERSIONS:-6.1 6.12 7.3}
 if [ $# -gt 0 ]; then layouts=("$@"); else layouts=("$corpus"/*.yaml); fi
 work=$(mktemp -d /tmp/dtheap-record.XXXXXX)
