@@ -81,7 +81,8 @@ for v in $versions; do
 	"$KDIR/usr/gen_init_cpio" "$work/initramfs.list" >"$work/initramfs.cpio"
 	for layout in "${mine[@]}"; do
 		name=$(basename "$layout" .yaml)
-		$dtheap plan --kconfig "$KDIR/.config" --format json "$layout" >"$work/plan.json"
+		$dtheap plan --kconfig "$KDIR/.config" --format json "$layout" >"$work/plan.json" 2>"$work/plan.err" ||
+			fail "$layout on $v: dtheap plan finds an error, so dtheap dtb would refuse it: $(grep -m1 'error\[' "$work/plan.err")"
 		mem=$(python3 - "$work/plan.json" "$dram_base" <<'PY'
 import json, sys
 banks = [(b["base"], b["size"]) for b in json.load(open(sys.argv[1]))["memory"]]
