@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Random differential test of the planner against real boots: generates N random layouts from a
 # seed (arm64 on QEMU virt at 0x40000000: 1 GiB, 2 GiB or two banks as two NUMA nodes, some
-# with /memreserve/ entries near the top; or riscv64 under OpenSBI, 1 GiB at 0x80000000, with
+# with /memreserve/ entries near the top; or riscv64 under OpenSBI, 1 or 2 GiB at 0x80000000, with
 # OpenSBI's mmode_resv0 listed the way a board written before inserted: existed lists it),
 # keeps those `dtheap validate` passes without an error, boots each on every reference kernel
 # with scripts/record-placement.sh (RECORD_OUT: the logs go to the work folder, not the
@@ -45,6 +45,8 @@ for i in range(n):
     name = f"fuzz-{arch}-{seed}-{i:02d}"
     # arm64: 1 GiB, 2 GiB, or two banks back to back (QEMU's two NUMA nodes).
     banks = [(dram, 1 << 30)]
+    if arch == "riscv64" and rnd.random() < 0.4:
+        banks = [(dram, 2 << 30)]
     if arch == "arm64":
         r = rnd.random()
         if r < 0.2:
