@@ -51,18 +51,15 @@ dtheap=bin/dtheap
 
 # use_arch ARCH: the board, the wrong-devicetree board (dsp and secure moved; same_heaps are
 # the module's heaps that still match it) and that architecture's QEMU virt machine
-# (scripts/lib/qemu-virt.sh: qemu, console_dev) with the board's RAM.
+# (scripts/lib/qemu-virt.sh: qemu, console_dev) with the board's RAM (ref_ram).
 use_arch() {
 	arch=$1
 	qemu_virt "$arch" || fail "no QEMU virt machine for $arch"
 	case $arch in
-	arm64)
-		board=boards/qemu-virt-arm64.yaml other=e2e/qemu-virt-arm64-other.yaml same_heaps="video@60000000 camera"
-		qemu+=(-m 1024) ;;
-	riscv64)
-		board=boards/qemu-virt-riscv64.yaml other=e2e/qemu-virt-riscv64-other.yaml same_heaps="video@a0000000 camera"
-		qemu+=(-m 2048) ;;
+	arm64) board=boards/qemu-virt-arm64.yaml other=e2e/qemu-virt-arm64-other.yaml same_heaps="video@60000000 camera" ;;
+	riscv64) board=boards/qemu-virt-riscv64.yaml other=e2e/qemu-virt-riscv64-other.yaml same_heaps="video@a0000000 camera" ;;
 	esac
+	qemu+=(-m "$ref_ram")
 	base_dtb=$root/virt-$arch.dtb
 	[ -f "$base_dtb" ] || "${qemu[@]}" -M virt,dumpdtb="$base_dtb" -nic none -display none >/dev/null 2>&1
 }

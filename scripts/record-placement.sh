@@ -57,8 +57,6 @@ int main(void)
 		pause();
 }
 C
-aarch64-linux-gnu-gcc -static -Os -o "$work/init-arm64" "$work/init.c"
-riscv64-linux-gnu-gcc -static -Os -o "$work/init-riscv64" "$work/init.c"
 
 # The lines of the kernel log that are about reserved memory and the memory it sits in.
 keep='OF: reserved mem|Reserved memory|memory pool|OVERLAP|cma: |CMA|Early memory node ranges|^(\[ *[0-9.]+\] )? +node +[0-9]+: \[mem |NUMA'
@@ -76,6 +74,7 @@ for v in $versions; do
 	log "kernel $v ($arch)"
 	eval "$(kernel/refkernel/build.sh --version "$v" --arch "$arch")"
 	qemu_virt "$arch"
+	"${cross}gcc" -static -Os -o "$work/init-$arch" "$work/init.c"
 	[ -x "$KDIR/usr/gen_init_cpio" ] || fail "$KDIR/usr/gen_init_cpio missing (kernel build incomplete?)"
 	printf '%s\n' "dir /dev 0755 0 0" "nod /dev/console 0600 0 0 c 5 1" "file /init $work/init-$arch 0755 0 0" >"$work/initramfs.list"
 	"$KDIR/usr/gen_init_cpio" "$work/initramfs.list" >"$work/initramfs.cpio"

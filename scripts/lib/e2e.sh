@@ -3,17 +3,12 @@
 # steps their QEMU virt boots share. The caller sets work (its output folder), board, KDIR, IMAGE,
 # kc (an array of flags for every dtheap command, e.g. --kconfig "$KDIR/.config"; may be empty)
 # and defines fail MESSAGE (prints and exits). The machine is scripts/lib/qemu-virt.sh's one for
-# E2E_ARCH (arm64, the default, with 1 GiB; or riscv64 under OpenSBI with 2 GiB), and the guest
-# programs are built with that architecture's cross compiler.
+# E2E_ARCH (arm64, the default, or riscv64 under OpenSBI) with its reference board's RAM, and the
+# guest programs are built with that architecture's cross compiler.
 
 # shellcheck source=scripts/lib/qemu-virt.sh
 . "$(dirname "${BASH_SOURCE[0]}")/qemu-virt.sh"
-e2e_arch=${E2E_ARCH:-arm64}
-qemu_virt "$e2e_arch"
-case $e2e_arch in
-arm64) e2e_mem=1024 e2e_cc=aarch64-linux-gnu-gcc ;;
-riscv64) e2e_mem=2048 e2e_cc=riscv64-linux-gnu-gcc ;;
-esac
+qemu_virt "${E2E_ARCH:-arm64}"
 
 # e2e_board_module: builds bin/dtheap (then $dtheap names it), dumps QEMU virt's own devicetree
 # and writes the board's over it to $work/board.dtb, and builds the heap module against $KDIR
@@ -21,7 +16,7 @@ esac
 e2e_board_module() {
 	go build -o bin/dtheap ./cmd/dtheap
 	dtheap=bin/dtheap
-	"${qemu[@]}" -M virt,dumpdtb="$work/virt.dtb" -m "$e2e_mem" -nic none -display none >/dev/null 2>&1
+	"${qemu[@]}" -M virt,dumpdtb="$work/virt.dtb" -m "$ref_ram" -nic none -display none >/dev/null 2>&1
 	$dtheap dtb "${kc[@]}" "$board" --base "$work/virt.dtb" -o "$work/board.dtb"
 	$dtheap build "${kc[@]}" "$board" --kdir "$KDIR" -o "$work/module" -j2 >/dev/null
 }
@@ -30,7 +25,7 @@ e2e_board_module() {
 # in $HDR) and writes $work/initramfs.cpio.gz: checker, module, manifest, the kernel's selftest
 # ($SELFTEST) and the program as /usr/bin/NAME (for dtheap.then=).
 e2e_guest_initramfs() {
-	"$e2e_cc" -static -O2 -Wall -Wextra -Werror -I"$HDR/include" -o "$work/$1" "bench/guest/$1/$1.c"
+	"${cross}gcc" -static -O2 -Wall -Wextra -Werror -I"$HDR/include" -o "$work/$1" "bench/guest/$1/$1.c"
 	$dtheap initramfs "${kc[@]}" "$board" --module "$work/module/dtheap_heaps.ko" --selftest "$SELFTEST" \
 		--file "$work/$1:/usr/bin/$1" -o "$work/initramfs.cpio.gz"
 }
@@ -40,7 +35,7 @@ e2e_guest_initramfs() {
 # timeout's) status. The array qemu_extra, if set, adds QEMU options (bench-tcg.sh's -d in_asm).
 e2e_boot() {
 	local status=0
-	timeout "$3" "${qemu[@]}" -M virt -m "$e2e_mem" -nographic -nic none ${qemu_extra[@]+"${qemu_extra[@]}"} \
+	timeout "$3" "${qemu[@]}" -M virt -m "$ref_ram" -nographic -nic none ${qemu_extra[@]+"${qemu_extra[@]}"} \
 		-no-reboot -kernel "$IMAGE" -initrd "${5:-$work/initramfs.cpio.gz}" -dtb "$1" \
 		-append "console=$console_dev earlycon panic=-1 $4" >"$2.raw" 2>&1 || status=$?
 	tr -d '\r' <"$2.raw" >"$2"
