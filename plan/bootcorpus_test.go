@@ -110,6 +110,20 @@ type corpusLayout struct {
 	path string
 }
 
+// log is the layout's recorded boot on a version: <layout>.<version>.log beside it.
+func (l corpusLayout) log(version string) string {
+	return strings.TrimSuffix(l.path, ".yaml") + "." + version + ".log"
+}
+
+// committedCorpusOnly skips a test that is about testdata/bootcorpus itself when
+// DTHEAP_BOOTCORPUS points TestBootCorpusPlacement at another corpus.
+func committedCorpusOnly(t *testing.T) {
+	t.Helper()
+	if otherCorpus != "" {
+		t.Skip("DTHEAP_BOOTCORPUS is set: this test is about the committed corpus")
+	}
+}
+
 // otherCorpus is a directory of layouts and their boot logs to hold the planner to instead of
 // testdata/bootcorpus, for TestBootCorpusPlacement only: scripts/fuzz-placement.sh sets it to
 // the random layouts it generated and booted. Empty: the committed corpus.
@@ -190,7 +204,7 @@ func TestBootCorpusPlacement(t *testing.T) {
 	for _, l := range corpusLayouts(t) {
 		for _, v := range corpusVersions {
 			t.Run(l.name+"/"+v, func(t *testing.T) {
-				logPath := strings.TrimSuffix(l.path, ".yaml") + "." + v + ".log"
+				logPath := l.log(v)
 				got, err := parseBootLog(logPath)
 				if err != nil {
 					t.Fatalf("%v (record it with scripts/record-placement.sh)", err)
@@ -257,9 +271,7 @@ func TestBootCorpusParse(t *testing.T) {
 // order) must contradict the log of at least one layout; otherwise the corpus could not tell
 // a planner that replays the wrong kernel from the right one.
 func TestBootCorpusTellsModelsApart(t *testing.T) {
-	if otherCorpus != "" {
-		t.Skip("DTHEAP_BOOTCORPUS is set: this test is about the committed corpus")
-	}
+	committedCorpusOnly(t)
 	layouts := corpusLayouts(t)
 	for _, v := range corpusVersions {
 		mv, err := kmodel.For(v)
@@ -275,7 +287,7 @@ func TestBootCorpusTellsModelsApart(t *testing.T) {
 			t.Run(v+"/as-"+w, func(t *testing.T) {
 				contradicted := 0
 				for _, l := range layouts {
-					logPath := filepath.Join("testdata", "bootcorpus", l.name+"."+v+".log")
+					logPath := l.log(v)
 					got, err := parseBootLog(logPath)
 					if err != nil {
 						t.Fatal(err)
@@ -305,9 +317,7 @@ var memblockReserveLine = regexp.MustCompile(`memblock_reserve: \[0x([0-9a-f]+)-
 // 6.1 only. And the placement log must be able to fail the other model: a planner that
 // ignores the entries (6.1) or takes them before placement (6.12, 7.3) contradicts it.
 func TestBootCorpusMemreserve(t *testing.T) {
-	if otherCorpus != "" {
-		t.Skip("DTHEAP_BOOTCORPUS is set: this test is about the committed corpus")
-	}
+	committedCorpusOnly(t)
 	cases, nomapCases := 0, 0
 	for _, l := range corpusLayouts(t) {
 		for _, v := range corpusVersions {
@@ -317,7 +327,7 @@ func TestBootCorpusMemreserve(t *testing.T) {
 			}
 			cases++
 			t.Run(l.name+"/"+v, func(t *testing.T) {
-				logPath := filepath.Join("testdata", "bootcorpus", l.name+"."+v+".log")
+				logPath := l.log(v)
 				data, err := os.ReadFile(logPath)
 				if err != nil {
 					t.Fatal(err)
@@ -415,11 +425,10 @@ func TestBootCorpusMemreserve(t *testing.T) {
 // as an arm64 board must (the same layout with the DTB listed as a firmware region), must
 // contradict every one of those logs, so the corpus catches a riscv64 model with the arm64 fact.
 func TestBootCorpusRiscv64DTB(t *testing.T) {
-	if otherCorpus != "" {
-		t.Skip("DTHEAP_BOOTCORPUS is set: this test is about the committed corpus")
-	}
+	committedCorpusOnly(t)
 	const name = "18-riscv64-over-dtb"
-	src, err := os.ReadFile(filepath.Join("testdata", "bootcorpus", name+".yaml"))
+	l := corpusLayout{name, filepath.Join("testdata", "bootcorpus", name+".yaml")}
+	src, err := os.ReadFile(l.path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,14 +440,14 @@ func TestBootCorpusRiscv64DTB(t *testing.T) {
 	armMinded := testfile.Writer(t, t.TempDir())(name+".yaml", withDTB)
 	for _, v := range corpusVersions {
 		t.Run(v, func(t *testing.T) {
-			logPath := filepath.Join("testdata", "bootcorpus", name+"."+v+".log")
+			logPath := l.log(v)
 			got, err := parseBootLog(logPath)
 			if err != nil {
 				t.Fatal(err)
 			}
 			// 6.1's lines give no exact size: the pool's own size is the board's.
 			onDTB := false
-			for _, r := range planFor(t, filepath.Join("testdata", "bootcorpus", name+".yaml"), v).Regions {
+			for _, r := range planFor(t, l.path, v).Regions {
 				if k, ok := got[r.Node]; ok && k.base <= 0xbfe00000 && 0xbfe00000 < k.base+r.Size {
 					onDTB = true
 				}
@@ -459,9 +468,7 @@ func TestBootCorpusRiscv64DTB(t *testing.T) {
 // false), the dynamic pools land elsewhere: at least one 6.1 log must say so, or the corpus
 // could not catch a planner that forgets the inserted node.
 func TestBootCorpusInserted(t *testing.T) {
-	if otherCorpus != "" {
-		t.Skip("DTHEAP_BOOTCORPUS is set: this test is about the committed corpus")
-	}
+	committedCorpusOnly(t)
 	const v = "6.1"
 	contradicted, cases := 0, 0
 	for _, l := range corpusLayouts(t) {
@@ -474,7 +481,7 @@ func TestBootCorpusInserted(t *testing.T) {
 			continue
 		}
 		cases++
-		logPath := filepath.Join("testdata", "bootcorpus", l.name+"."+v+".log")
+		logPath := l.log(v)
 		got, err := parseBootLog(logPath)
 		if err != nil {
 			t.Fatal(err)
