@@ -24,38 +24,35 @@ import (
 // wordBefore reports whether s[i-1] is a word byte: no \b before s[i] then.
 func wordBefore(s string, i int) bool { return i > 0 && logmatch.IsWord(s[i-1]) }
 
-// countOK counts the OKs that end a line, spaces aside.
-func countOK(out string) int {
+// countWords counts the places where word starts a word of out (no \b before it) and ends
+// says yes to what follows it, given the index just past it.
+func countWords(out, word string, ends func(k int) bool) int {
 	n := 0
 	for i := 0; ; i++ {
-		j := strings.Index(out[i:], "OK")
+		j := strings.Index(out[i:], word)
 		if j < 0 {
 			return n
 		}
 		i += j
-		k := i + 2
-		for k < len(out) && out[k] != '\n' && logmatch.IsSpace(out[k]) {
-			k++
-		}
-		if !wordBefore(out, i) && (k == len(out) || out[k] == '\n') {
+		if !wordBefore(out, i) && ends(i+len(word)) {
 			n++
 		}
 	}
 }
 
+// countOK counts the OKs that end a line, spaces aside.
+func countOK(out string) int {
+	return countWords(out, "OK", func(k int) bool {
+		for k < len(out) && out[k] != '\n' && logmatch.IsSpace(out[k]) {
+			k++
+		}
+		return k == len(out) || out[k] == '\n'
+	})
+}
+
 // countFAIL counts the words FAIL followed by " (".
 func countFAIL(out string) int {
-	n := 0
-	for i := 0; ; i++ {
-		j := strings.Index(out[i:], "FAIL (")
-		if j < 0 {
-			return n
-		}
-		i += j
-		if !wordBefore(out, i) {
-			n++
-		}
-	}
+	return countWords(out, "FAIL (", func(int) bool { return true })
 }
 
 // digits returns the length of the run of decimal digits s starts with.
